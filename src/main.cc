@@ -1,0 +1,262 @@
+// src/main.cc: the jitgate binary. Parses the command line, loads and checks the config, probes
+// io_uring, starts one shard per configured core, waits for signals, and on SIGTERM/SIGINT stops
+// accepting, lets sessions finish for limits.shutdown_grace_s and exits 0 with a summary.
+//
+// Signals are blocked in every thread and taken synchronously here with sigtimedwait, so no
+// handler ever runs inside a shard.
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "jitgate/config.h"
+#include "ringio/ring.h"
+#include "src/common/log.h"
+#include "src/shard/shard.h"
+
+#ifdef JG_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+namespace jitgate {
+namespace {
+
+constexpr const char* kUsage = R"(jitgate: identity-aware just-in-time access gateway for PostgreSQL and MySQL.
+
+Usage:
+  jitgate --config FILE [--log-level LEVEL]   run the gateway
+  jitgate --config FILE --check               validate FILE and exit (0 = valid, 2 = invalid)
+  jitgate --version                           print the version and build facts
+  jitgate --help                              this text
+
+Options:
+  --config FILE       the JSON configuration (listeners, resources, limits); see README.md,
+                      "Configuration reference"
+  --log-level LEVEL   debug | info | warn | error (default info); logs go to stderr, one
+                      key=value line per event
+  --check             parse and validate the configuration, print a summary, exit
+
+Signals:
+  SIGTERM, SIGINT     stop accepting, let sessions finish for limits.shutdown_grace_s, close the
+                      rest, print a summary and exit 0; a second signal skips the grace period
+  SIGHUP              logged; configuration reload arrives with the policy engine
+
+v0 is a transparent relay: every connection to a listener is relayed, bytes unchanged, to the
+listener's resource. Exit codes: 0 clean stop, 1 start-up failure, 2 usage or config error.
+)";
+
+struct Options {
+  std::string config_path;
+  bool check_only = false;
+};
+
+void PrintVersion() {
+  std::printf("jitgate %s\n", JG_VERSION);
+#ifdef JG_WITH_MIMALLOC
+  std::printf("allocator: mimalloc %d\n", mi_version());
+#else
+  std::printf("allocator: system malloc (sanitizer build)\n");
+#endif
+  std::printf("io: io_uring, one ring per shard (SINGLE_ISSUER + DEFER_TASKRUN)\n");
+}
+
+// Returns -1 to continue, or an exit code.
+int ParseArgs(int argc, char** argv, Options* options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "jitgate: %s needs a value (see --help)\n", name);
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      PrintVersion();
+      return 0;
+    } else if (arg == "--config" || arg == "-c") {
+      const char* path = value("--config");
+      if (path == nullptr) {
+        return 2;
+      }
+      options->config_path = path;
+    } else if (arg == "--log-level") {
+      const char* text = value("--log-level");
+      LogLevel level;
+      if (text == nullptr || !ParseLogLevel(text, &level)) {
+        std::fprintf(stderr, "jitgate: --log-level expects debug, info, warn or error\n");
+        return 2;
+      }
+      SetLogLevel(level);
+    } else if (arg == "--check") {
+      options->check_only = true;
+    } else {
+      std::fprintf(stderr, "jitgate: unknown argument \"%s\" (see --help)\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (options->config_path.empty()) {
+    std::fprintf(stderr, "jitgate: --config FILE is required (see --help)\n");
+    return 2;
+  }
+  return -1;
+}
+
+// CPUs this process may run on, in order; shard i is pinned to cpus[i % size].
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) {
+        cpus.push_back(cpu);
+      }
+    }
+  }
+  return cpus;
+}
+
+// Each session holds two descriptors; raise the soft limit to the hard one and say so if even
+// that is short of what the configured limits allow.
+void RaiseFileLimit(const config::Config& config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  (void)setrlimit(RLIMIT_NOFILE, &limit);
+  const uint64_t wanted =
+      uint64_t{config.shard_count} * (config.limits.sessions_per_shard_max + 64) * 2 + 64;
+  if (limit.rlim_cur < wanted) {
+    JG_LOG(kWarn,
+           "event=fd_limit_low limit=%lu wanted=%lu hint=\"raise LimitNOFILE / ulimit -n or "
+           "lower limits.sessions_per_shard_max\"",
+           static_cast<unsigned long>(limit.rlim_cur), static_cast<unsigned long>(wanted));
+  }
+}
+
+std::string ListenerSummary(const config::Config& config) {
+  std::vector<std::string> parts;
+  for (const config::Listener& listener : config.listeners) {
+    parts.push_back(listener.name + "@" + listener.address.text + "->" + listener.resource_name);
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+int Run(const config::Config& config) {
+  if (absl::Status probe = ringio::ProbeIoUring(); !probe.ok()) {
+    std::fprintf(stderr, "jitgate: io_uring unavailable: %s\n", probe.ToString().c_str());
+    return 1;
+  }
+  RaiseFileLimit(config);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every shard thread
+  signal(SIGPIPE, SIG_IGN);                        // sends use MSG_NOSIGNAL; belt and braces
+
+  const std::vector<int> cpus = AllowedCpus();
+  std::vector<std::unique_ptr<shard::Shard>> shards;
+  for (uint32_t i = 0; i < config.shard_count; ++i) {
+    const int cpu = config.pin_shards && !cpus.empty() ? cpus[i % cpus.size()] : -1;
+    shards.push_back(std::make_unique<shard::Shard>(i, cpu, config));
+    shards.back()->Start();
+  }
+  bool ready = true;
+  for (uint32_t i = 0; i < shards.size(); ++i) {
+    if (absl::Status status = shards[i]->WaitReady(); !status.ok()) {
+      std::fprintf(stderr, "jitgate: shard %u failed to start: %s\n", i,
+                   status.ToString().c_str());
+      ready = false;
+    }
+  }
+  if (!ready) {
+    for (auto& s : shards) {
+      s->RequestStop(true);
+      s->Join();
+    }
+    return 1;
+  }
+  JG_LOG(kInfo, "event=ready version=%s shards=%u pinned=%s listeners=%s", JG_VERSION,
+         config.shard_count, config.pin_shards ? "yes" : "no", ListenerSummary(config).c_str());
+
+  int stop_signals = 0;
+  for (;;) {
+    bool all_finished = true;
+    for (auto& s : shards) {
+      all_finished = all_finished && s->finished();
+    }
+    if (all_finished) {
+      break;
+    }
+    const timespec poll_interval{0, 50 * 1000 * 1000};
+    const int sig = sigtimedwait(&signals, nullptr, &poll_interval);
+    if (sig == SIGHUP) {
+      JG_LOG(kWarn, "event=sighup action=ignored detail=\"reload arrives with the policy engine\"");
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      ++stop_signals;
+      JG_LOG(kInfo, "event=stopping signal=%s grace_s=%u", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+             stop_signals > 1 ? 0 : config.limits.shutdown_grace_s);
+      for (auto& s : shards) {
+        s->RequestStop(stop_signals > 1);
+      }
+    }
+  }
+  shard::ShardStats total;
+  for (auto& s : shards) {
+    s->Join();
+    const shard::ShardStats& st = s->stats();
+    total.sessions_opened += st.sessions_opened;
+    total.sessions_closed += st.sessions_closed;
+    total.sessions_refused += st.sessions_refused;
+    total.bytes_up += st.bytes_up;
+    total.bytes_down += st.bytes_down;
+    total.recv_enobufs += st.recv_enobufs;
+    total.backpressure_pauses += st.backpressure_pauses;
+    total.stale_completions += st.stale_completions;
+  }
+  JG_LOG(kInfo,
+         "event=summary sessions=%lu closed=%lu refused=%lu bytes_up=%lu bytes_down=%lu "
+         "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu",
+         total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
+         total.bytes_down, total.recv_enobufs, total.backpressure_pauses,
+         total.stale_completions);
+  return 0;
+}
+
+}  // namespace
+}  // namespace jitgate
+
+int main(int argc, char** argv) {
+  jitgate::Options options;
+  if (const int rc = jitgate::ParseArgs(argc, argv, &options); rc >= 0) {
+    return rc;
+  }
+  absl::StatusOr<jitgate::config::Config> config = jitgate::config::LoadFile(options.config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "jitgate: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (options.check_only) {
+    std::printf("%s: valid; %u shard(s), %zu listener(s), %zu resource(s)\n",
+                options.config_path.c_str(), config->shard_count, config->listeners.size(),
+                config->resources.size());
+    return 0;
+  }
+  return jitgate::Run(*config);
+}

@@ -1,0 +1,635 @@
+// Implementation of src/shard/relay.h: session slots, the connect / refuse / relay / close
+// lifecycle, and the per-direction byte pump.
+#include "src/shard/relay.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "jitgate/check.h"
+#include "ringio/result.h"
+#include "src/common/log.h"
+#include "src/shard/refusal.h"
+
+namespace jitgate::shard {
+namespace {
+
+using ringio::ClassifyResult;
+using ringio::IoError;
+using ringio::Tag;
+
+// Slots beyond sessions_per_shard_max, used only to tell refused clients why (a refused client
+// costs a slot for the few milliseconds its error takes). When these are gone too, the client
+// is closed without a message.
+constexpr uint32_t kRefusalReserve = 64;
+// Completions that can still land after we ask a multishot recv to stop, on top of the pause
+// threshold. Exceeding it closes the session (kInternal) rather than growing memory.
+constexpr uint32_t kFifoSlack = 64;
+// How long a refused client gets to read its error and hang up before we close.
+constexpr int64_t kRefusalLingerMs = 2000;
+
+void FormatPeer(int fd, std::array<char, 64>* out) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  (*out)[0] = '\0';
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::snprintf(out->data(), out->size(), "unknown");
+    return;
+  }
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+    port = ntohs(v4->sin_port);
+    std::snprintf(out->data(), out->size(), "%s:%u", host, port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+    port = ntohs(v6->sin6_port);
+    std::snprintf(out->data(), out->size(), "[%s]:%u", host, port);
+  } else {
+    std::snprintf(out->data(), out->size(), "local");
+  }
+}
+
+void SetNoDelay(int fd) {
+  // Database protocols are request/response with small frames: Nagle would add up to 40 ms.
+  const int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace
+
+Relay::Relay(uint32_t shard_index, const config::Config& config, ringio::Ring* ring,
+             ringio::BufRing* buffers, ShardStats* stats)
+    : shard_index_(shard_index), config_(config), ring_(ring), buffers_(buffers), stats_(stats) {}
+
+absl::Status Relay::Init() {
+  const config::Limits& limits = config_.limits;
+  pause_threshold_ = limits.buffers_in_flight_per_direction_max;
+  fifo_capacity_ = pause_threshold_ + kFifoSlack;
+  JG_CHECK(fifo_capacity_ <= UINT16_MAX);
+  send_zc_min_bytes_ = limits.send_zc_min_bytes;
+  idle_timeout_ms_ = int64_t{limits.idle_timeout_s} * 1000;
+  connect_timeout_.tv_sec = limits.connect_timeout_ms / 1000;
+  connect_timeout_.tv_nsec = int64_t{limits.connect_timeout_ms % 1000} * 1000000;
+
+  const uint32_t slot_count = limits.sessions_per_shard_max + kRefusalReserve;
+  sessions_.resize(slot_count);
+  fifo_.resize(size_t{slot_count} * 2 * fifo_capacity_);
+  free_slots_.reserve(slot_count);
+  parked_.reserve(size_t{slot_count} * 2);
+  for (uint32_t slot = slot_count; slot-- > 0;) {
+    free_slots_.push_back(slot);
+    for (uint8_t side = 0; side < 2; ++side) {
+      sessions_[slot].flows[side].fifo_base = (slot * 2 + side) * fifo_capacity_;
+    }
+  }
+  return absl::OkStatus();
+}
+
+Tag Relay::MakeTag(uint8_t op, uint32_t slot, uint8_t side) const {
+  return Tag{op, side, sessions_[slot].generation, slot};
+}
+
+int Relay::SourceFd(const Session& s, uint8_t side) const {
+  return side == kUp ? s.client_fd : s.backend_fd;
+}
+
+int Relay::DestinationFd(const Session& s, uint8_t side) const {
+  return side == kUp ? s.backend_fd : s.client_fd;
+}
+
+const config::Listener& Relay::ListenerOf(const Session& s) const {
+  return config_.listeners[s.listener_index];
+}
+
+void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
+  now_ms_ = now_ms;
+  if (free_slots_.empty()) {
+    JG_LOG(kWarn, "event=refused shard=%u reason=sessions_per_shard_max listener=%s detail=no_slot",
+           shard_index_, config_.listeners[listener_index].name.c_str());
+    ++stats_->sessions_refused;
+    close(fd);
+    return;
+  }
+  const uint32_t slot = free_slots_.back();
+  free_slots_.pop_back();
+  Session& s = sessions_[slot];
+  JG_CHECK(s.state == State::kFree && s.ops_in_flight == 0);
+  ++s.generation;
+  s.state = State::kConnecting;
+  s.reason = CloseReason::kNone;
+  s.listener_index = listener_index;
+  s.client_fd = fd;
+  s.backend_fd = -1;
+  s.id = next_session_id_++;
+  s.opened_ms = now_ms;
+  s.last_activity_ms = now_ms;
+  s.refusal_length = 0;
+  s.counted = false;
+  for (Flow& flow : s.flows) {
+    const uint32_t base = flow.fifo_base;
+    flow = Flow{};
+    flow.fifo_base = base;
+  }
+  ++active_count_;
+  SetNoDelay(fd);
+  FormatPeer(fd, &s.client_text);
+  if (open_count_ >= config_.limits.sessions_per_shard_max) {
+    JG_LOG(kWarn, "event=refused shard=%u session=%lu listener=%s client=%s "
+           "reason=sessions_per_shard_max limit=%u",
+           shard_index_, s.id, ListenerOf(s).name.c_str(), s.client_text.data(),
+           config_.limits.sessions_per_shard_max);
+    Refuse(slot, CloseReason::kSessionsMax, "", now_ms);
+    return;
+  }
+  ++open_count_;
+  s.counted = true;
+  ++stats_->sessions_opened;
+  JG_LOG(kInfo, "event=session_open shard=%u session=%lu listener=%s client=%s", shard_index_,
+         s.id, ListenerOf(s).name.c_str(), s.client_text.data());
+  StartConnect(slot, now_ms);
+}
+
+void Relay::StartConnect(uint32_t slot, int64_t now_ms) {
+  Session& s = sessions_[slot];
+  const config::Resource& resource = config_.resources[ListenerOf(s).resource_index];
+  const sockaddr_storage& address = resource.address.addr;
+  s.backend_fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s.backend_fd < 0) {
+    const int error = errno;
+    JG_LOG(kWarn, "event=backend_socket_failed shard=%u session=%lu error=%s", shard_index_, s.id,
+           std::strerror(error));
+    Refuse(slot,
+           ClassifyResult(-error) == IoError::kOutOfFiles ? CloseReason::kOutOfFiles
+                                                          : CloseReason::kInternal,
+           std::strerror(error), now_ms);
+    return;
+  }
+  SetNoDelay(s.backend_fd);
+  ring_->ConnectWithTimeout(s.backend_fd, reinterpret_cast<const sockaddr*>(&address),
+                            resource.address.addr_length, &connect_timeout_,
+                            MakeTag(kOpConnect, slot), MakeTag(kOpConnectTimeout, slot));
+  s.ops_in_flight += 2;
+}
+
+void Relay::OnConnect(uint32_t slot, int32_t res) {
+  Session& s = sessions_[slot];
+  if (s.state != State::kConnecting) {
+    return;  // closing already (shutdown, idle)
+  }
+  if (res >= 0) {
+    s.state = State::kRelaying;
+    ArmRecv(slot, kUp);
+    ArmRecv(slot, kDown);
+    return;
+  }
+  const config::Resource& resource = config_.resources[ListenerOf(s).resource_index];
+  const IoError error = ClassifyResult(res);
+  const bool timed_out = error == IoError::kCanceled || error == IoError::kTimedOut;
+  char detail[256];
+  std::snprintf(detail, sizeof(detail), "resource \"%s\" at %s: %s", resource.name.c_str(),
+                resource.address.text.c_str(),
+                timed_out ? "connect timed out" : std::strerror(-res));
+  JG_LOG(kWarn, "event=backend_connect_failed shard=%u session=%lu resource=%s address=%s "
+         "error=%s", shard_index_, s.id, resource.name.c_str(), resource.address.text.c_str(),
+         timed_out ? "ETIMEDOUT" : ringio::ErrnoName(-res));
+  Refuse(slot, timed_out ? CloseReason::kBackendConnectTimeout : CloseReason::kBackendConnectFailed,
+         detail, now_ms_);
+}
+
+void Relay::Refuse(uint32_t slot, CloseReason reason, const char* detail, int64_t now_ms) {
+  Session& s = sessions_[slot];
+  if (s.backend_fd >= 0) {
+    close(s.backend_fd);  // no operation is left on it: the connect has completed
+    s.backend_fd = -1;
+  }
+  s.state = State::kRefusing;
+  s.reason = reason;
+  s.deadline_ms = now_ms + kRefusalLingerMs;
+  s.refusal_length = static_cast<uint16_t>(
+      EncodeRefusal(ListenerOf(s).protocol, reason, detail, std::span(s.refusal)));
+  JG_CHECK(s.refusal_length > 0);
+  ring_->Send(s.client_fd, s.refusal.data(), s.refusal_length, MakeTag(kOpRefuseSend, slot));
+  ++s.ops_in_flight;
+}
+
+void Relay::OnRefuseSent(uint32_t slot, int32_t res) {
+  Session& s = sessions_[slot];
+  if (s.state != State::kRefusing) {
+    return;
+  }
+  if (res < 0) {
+    BeginClose(slot, s.reason);
+    return;
+  }
+  // Half-close and read until the client hangs up, so it reads the error instead of a reset
+  // (closing a socket with unread input sends RST, which can discard our message).
+  ring_->Shutdown(s.client_fd, SHUT_WR, MakeTag(kOpShutdown, slot, kDown));
+  ++s.ops_in_flight;
+  ArmRecv(slot, kUp);
+}
+
+void Relay::ArmRecv(uint32_t slot, uint8_t side) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  JG_DCHECK(!flow.recv_armed);
+  flow.recv_armed = true;
+  flow.recv_pausing = false;
+  ring_->RecvMultishot(SourceFd(s, side), buffers_->group_id(), MakeTag(kOpRecv, slot, side));
+  ++s.ops_in_flight;
+}
+
+void Relay::OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t now_ms) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    const auto buffer_id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers_->Take(buffer_id);
+    if (s.state == State::kRelaying && cqe.res > 0) {
+      s.last_activity_ms = now_ms;
+      Enqueue(slot, side, buffer_id, static_cast<uint32_t>(cqe.res));
+    } else {
+      buffers_->Release(buffer_id);  // refusing or closing: input is discarded
+    }
+  }
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    flow.recv_armed = false;
+    OnRecvEnded(slot, side, cqe.res);
+    OpDone(slot);
+  }
+}
+
+void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (s.state == State::kRefusing) {
+    if (res > 0 || ClassifyResult(res) == IoError::kNoBuffers) {
+      return;  // the linger deadline closes it if the client never hangs up
+    }
+    BeginClose(slot, s.reason);
+    return;
+  }
+  if (s.state != State::kRelaying) {
+    return;
+  }
+  if (res == 0) {
+    flow.source_eof = true;
+    MaybeFinish(slot, side);
+    return;
+  }
+  switch (ClassifyResult(res)) {
+    case IoError::kNone:  // ended after data (e.g. raced with a pause): resume if wanted
+    case IoError::kCanceled:
+    case IoError::kRetry:
+      MaybeResume(slot, side);
+      return;
+    case IoError::kNoBuffers:
+      // Flow control, not an error: park until buffers come back (AfterBatch). A parked flow
+      // holds the session open like an operation in flight.
+      ++stats_->recv_enobufs;
+      flow.parked = true;
+      ++s.ops_in_flight;
+      parked_.push_back(Parked{slot, s.generation, side});
+      return;
+    case IoError::kBug:
+    case IoError::kOutOfFiles:
+      JG_LOG(kError, "event=recv_failed shard=%u session=%lu side=%s error=%s", shard_index_,
+             s.id, side == kUp ? "client" : "backend", ringio::ErrnoName(-res));
+      BeginClose(slot, CloseReason::kInternal);
+      return;
+    default:
+      BeginClose(slot, side == kUp ? CloseReason::kClientReset : CloseReason::kBackendReset);
+      return;
+  }
+}
+
+void Relay::Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t length) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (flow.queued >= fifo_capacity_) [[unlikely]] {
+    buffers_->Release(buffer_id);
+    JG_LOG(kError, "event=backpressure_overflow shard=%u session=%lu queued=%u", shard_index_,
+           s.id, flow.queued);
+    BeginClose(slot, CloseReason::kInternal);
+    return;
+  }
+  const uint32_t tail = (flow.head + flow.queued) % fifo_capacity_;
+  fifo_[flow.fifo_base + tail] = QueuedBuffer{buffer_id, length};
+  ++flow.queued;
+  flow.bytes += length;
+  if (flow.queued >= pause_threshold_ && flow.recv_armed && !flow.recv_pausing) {
+    // The destination is not keeping up: stop reading the source until it drains.
+    flow.recv_pausing = true;
+    ++stats_->backpressure_pauses;
+    ring_->Cancel(MakeTag(kOpRecv, slot, side), MakeTag(kOpCancel, slot, side));
+    ++s.ops_in_flight;
+  }
+  if (!flow.send_in_flight) {
+    StartSend(slot, side);
+  }
+}
+
+void Relay::MaybeResume(uint32_t slot, uint8_t side) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (s.state == State::kRelaying && !flow.recv_armed && !flow.source_eof && !flow.parked &&
+      flow.queued <= pause_threshold_ / 2) {
+    ArmRecv(slot, side);
+  }
+}
+
+void Relay::StartSend(uint32_t slot, uint8_t side) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  JG_DCHECK(!flow.send_in_flight && flow.queued > 0);
+  uint32_t count = 0;
+  size_t bytes = 0;
+  for (; count < flow.queued && count < kIovMax; ++count) {
+    const QueuedBuffer& queued = fifo_[flow.fifo_base + (flow.head + count) % fifo_capacity_];
+    const uint32_t skip = count == 0 ? flow.head_offset : 0;
+    flow.iov[count].iov_base = buffers_->Data(queued.buffer_id) + skip;
+    flow.iov[count].iov_len = queued.length - skip;
+    bytes += queued.length - skip;
+  }
+  flow.message = msghdr{};
+  flow.message.msg_iov = flow.iov.data();
+  flow.message.msg_iovlen = count;
+  flow.send_in_flight = true;
+  const Tag tag = MakeTag(kOpSend, slot, side);
+  if (send_zc_min_bytes_ != 0 && bytes >= send_zc_min_bytes_) {
+    ++stats_->zc_sends;
+    ring_->SendMsgZc(DestinationFd(s, side), &flow.message, tag);
+  } else if (count == 1) {
+    ring_->Send(DestinationFd(s, side), flow.iov[0].iov_base,
+                static_cast<uint32_t>(flow.iov[0].iov_len), tag);
+  } else {
+    ring_->SendMsg(DestinationFd(s, side), &flow.message, tag);
+  }
+  ++s.ops_in_flight;
+}
+
+void Relay::OnSend(uint32_t slot, uint8_t side, const io_uring_cqe& cqe) {
+  Flow& flow = sessions_[slot].flows[side];
+  if (cqe.flags & IORING_CQE_F_NOTIF) {
+    // Zero-copy: the kernel no longer references the buffers; act on the result seen earlier.
+    flow.zc_waiting = false;
+    OnSendResult(slot, side, flow.zc_result);
+    OpDone(slot);
+    return;
+  }
+  if (cqe.flags & IORING_CQE_F_MORE) {
+    flow.zc_waiting = true;  // a notification follows; buffers stay untouched until then
+    flow.zc_result = cqe.res;
+    return;
+  }
+  OnSendResult(slot, side, cqe.res);
+  OpDone(slot);
+}
+
+void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  flow.send_in_flight = false;
+  if (s.state != State::kRelaying) {
+    return;
+  }
+  if (res < 0) {
+    if (ClassifyResult(res) == IoError::kRetry) {
+      StartSend(slot, side);
+      return;
+    }
+    BeginClose(slot, side == kUp ? CloseReason::kBackendReset : CloseReason::kClientReset);
+    return;
+  }
+  uint32_t sent = static_cast<uint32_t>(res);
+  while (sent > 0) {
+    JG_CHECK(flow.queued > 0);
+    const QueuedBuffer& head = fifo_[flow.fifo_base + flow.head];
+    const uint32_t remaining = head.length - flow.head_offset;
+    if (sent < remaining) {
+      flow.head_offset += sent;  // a short send: the rest goes next
+      break;
+    }
+    sent -= remaining;
+    buffers_->Release(head.buffer_id);
+    flow.head = static_cast<uint16_t>((flow.head + 1) % fifo_capacity_);
+    flow.head_offset = 0;
+    --flow.queued;
+  }
+  if (flow.queued > 0) {
+    StartSend(slot, side);
+  } else {
+    MaybeFinish(slot, side);
+  }
+  if (!flow.recv_armed) {
+    MaybeResume(slot, side);
+  }
+}
+
+void Relay::MaybeFinish(uint32_t slot, uint8_t side) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (!flow.source_eof || flow.queued > 0 || flow.send_in_flight || flow.destination_shut) {
+    return;
+  }
+  // Half-close: pass the EOF on, keep relaying the other direction.
+  flow.destination_shut = true;
+  ring_->Shutdown(DestinationFd(s, side), SHUT_WR, MakeTag(kOpShutdown, slot, side));
+  ++s.ops_in_flight;
+  const Flow& other = s.flows[side ^ 1];
+  if (other.destination_shut) {
+    // Both directions ended; whoever hung up first names the reason.
+    BeginClose(slot, s.reason != CloseReason::kNone ? s.reason
+                     : side == kUp                  ? CloseReason::kBackendEof
+                                                    : CloseReason::kClientEof);
+  } else {
+    s.reason = side == kUp ? CloseReason::kClientEof : CloseReason::kBackendEof;
+  }
+}
+
+void Relay::OnCompletion(Tag tag, const io_uring_cqe& cqe, int64_t now_ms) {
+  now_ms_ = now_ms;
+  const uint32_t slot = tag.slot;
+  if (slot >= sessions_.size() || sessions_[slot].generation != tag.generation ||
+      sessions_[slot].state == State::kFree) [[unlikely]] {
+    // A completion for an earlier occupant of the slot: our accounting is wrong somewhere.
+    ++stats_->stale_completions;
+    JG_LOG(kError, "event=stale_completion shard=%u op=%u slot=%u generation=%u", shard_index_,
+           tag.op, slot, tag.generation);
+    return;
+  }
+  const uint8_t side = tag.side & 1;
+  switch (tag.op) {
+    case kOpConnect:
+      OnConnect(slot, cqe.res);
+      OpDone(slot);
+      break;
+    case kOpRecv:
+      OnRecv(slot, side, cqe, now_ms);
+      break;
+    case kOpSend:
+      OnSend(slot, side, cqe);
+      break;
+    case kOpRefuseSend:
+      OnRefuseSent(slot, cqe.res);
+      OpDone(slot);
+      break;
+    case kOpConnectTimeout:  // -ETIME fired (the connect gets -ECANCELED) or -ECANCELED
+    case kOpShutdown:        // errors: the peer is already gone; its recv reports it
+    case kOpCancel:          // -ENOENT / -EALREADY: the target had already completed
+      OpDone(slot);
+      break;
+    default:
+      JG_CHECK(false && "unknown session op");
+  }
+}
+
+void Relay::BeginClose(uint32_t slot, CloseReason reason) {
+  Session& s = sessions_[slot];
+  if (s.state == State::kClosing || s.state == State::kFree) {
+    return;
+  }
+  s.state = State::kClosing;
+  s.reason = reason;
+  uint32_t unparked = 0;
+  for (Flow& flow : s.flows) {
+    if (flow.parked) {
+      flow.parked = false;  // AfterBatch skips entries whose flow is no longer parked
+      ++unparked;
+    }
+  }
+  if (s.ops_in_flight > unparked) {
+    for (int fd : {s.client_fd, s.backend_fd}) {
+      if (fd >= 0) {
+        ring_->CancelFd(fd, MakeTag(kOpCancel, slot));
+        ++s.ops_in_flight;
+      }
+    }
+  }
+  for (; unparked > 0; --unparked) {
+    OpDone(slot);
+  }
+}
+
+void Relay::OpDone(uint32_t slot) {
+  Session& s = sessions_[slot];
+  JG_CHECK(s.ops_in_flight > 0);
+  --s.ops_in_flight;
+  if (s.ops_in_flight == 0) {
+    if (s.state != State::kClosing) {
+      // Nothing is pending and nothing will wake this session again: it is finished.
+      s.state = State::kClosing;
+      if (s.reason == CloseReason::kNone) {
+        s.reason = CloseReason::kInternal;
+      }
+    }
+    FreeSlot(slot);
+  }
+}
+
+void Relay::FreeSlot(uint32_t slot) {
+  Session& s = sessions_[slot];
+  JG_CHECK(s.state == State::kClosing && s.ops_in_flight == 0);
+  for (Flow& flow : s.flows) {
+    for (; flow.queued > 0; --flow.queued) {
+      buffers_->Release(fifo_[flow.fifo_base + flow.head].buffer_id);
+      flow.head = static_cast<uint16_t>((flow.head + 1) % fifo_capacity_);
+    }
+  }
+  if (!s.counted) {
+    ++stats_->sessions_refused;
+  } else {
+    --open_count_;
+    ++stats_->sessions_closed;
+    stats_->bytes_up += s.flows[kUp].bytes;
+    stats_->bytes_down += s.flows[kDown].bytes;
+    const LogLevel level = s.reason == CloseReason::kInternal ? LogLevel::kError : LogLevel::kInfo;
+    if (LogEnabled(level)) {
+      LogLine(level,
+              "event=session_close shard=%u session=%lu listener=%s client=%s reason=%s "
+              "bytes_up=%lu bytes_down=%lu duration_ms=%ld",
+              shard_index_, s.id, ListenerOf(s).name.c_str(), s.client_text.data(),
+              CloseReasonName(s.reason), s.flows[kUp].bytes, s.flows[kDown].bytes,
+              now_ms_ - s.opened_ms);
+    }
+  }
+  if (s.client_fd >= 0) {
+    close(s.client_fd);
+  }
+  if (s.backend_fd >= 0) {
+    close(s.backend_fd);
+  }
+  s.client_fd = -1;
+  s.backend_fd = -1;
+  s.state = State::kFree;
+  --active_count_;
+  free_slots_.push_back(slot);
+}
+
+void Relay::AfterBatch() {
+  buffers_->Publish();
+  if (parked_.empty() || buffers_->in_kernel() == 0) {
+    return;
+  }
+  // Buffers are back: resume the flows that ran dry, oldest first.
+  for (const Parked& parked : parked_) {
+    Session& s = sessions_[parked.slot];
+    if (s.generation != parked.generation || !s.flows[parked.side].parked) {
+      continue;  // closed meanwhile (BeginClose already unparked it)
+    }
+    s.flows[parked.side].parked = false;
+    MaybeResume(parked.slot, parked.side);
+    OpDone(parked.slot);
+  }
+  parked_.clear();
+}
+
+void Relay::CheckTimers(int64_t now_ms) {
+  now_ms_ = now_ms;
+  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+    Session& s = sessions_[slot];
+    switch (s.state) {
+      case State::kRelaying:
+      case State::kConnecting:
+        if (idle_timeout_ms_ > 0 && now_ms - s.last_activity_ms >= idle_timeout_ms_) {
+          JG_LOG(kInfo, "event=idle_timeout shard=%u session=%lu idle_ms=%ld", shard_index_, s.id,
+                 now_ms - s.last_activity_ms);
+          BeginClose(slot, CloseReason::kIdleTimeout);
+        }
+        break;
+      case State::kRefusing:
+        if (now_ms >= s.deadline_ms) {
+          BeginClose(slot, s.reason);
+        }
+        break;
+      case State::kFree:
+      case State::kClosing:
+        break;
+    }
+  }
+}
+
+void Relay::CloseAll(CloseReason reason) {
+  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+    if (sessions_[slot].state != State::kFree) {
+      BeginClose(slot, reason);
+    }
+  }
+}
+
+void Relay::AssertInvariants(const Session& s) const {
+  for (const Flow& flow : s.flows) {
+    JG_CHECK(flow.queued <= fifo_capacity_);
+    JG_CHECK(!flow.send_in_flight || flow.queued > 0);
+  }
+}
+
+}  // namespace jitgate::shard

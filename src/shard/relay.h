@@ -1,0 +1,179 @@
+// src/shard/relay.h: the session table of one shard and the byte pump of each session.
+//
+// A session is one accepted client connection plus one backend connection, relayed both ways.
+// Bytes arrive by multishot recv into the shard's provided buffers and are forwarded by sendmsg
+// straight from those buffers (no copy); a buffer returns to the ring once its send completed.
+//
+// Per direction (a Flow), with `queued` = buffers received but not yet fully sent:
+//   - one send in flight at most, so bytes keep their order;
+//   - queued >= buffers_in_flight_per_direction_max pauses the source (its multishot recv is
+//     canceled) and queued <= half of it resumes it, so a slow reader bounds memory;
+//   - ENOBUFS (the shard's buffers ran dry) parks the flow until buffers are published.
+// Invariant per flow: queued <= fifo_capacity, and send_in_flight implies queued > 0.
+// Invariant per session: the slot is reused only when ops_in_flight == 0, so a completion never
+// outlives its session; tags carry the generation to prove it.
+//
+// Owned and called by exactly one Shard, on its thread. No locks, no allocation after Init.
+#ifndef JITGATE_SRC_SHARD_RELAY_H_
+#define JITGATE_SRC_SHARD_RELAY_H_
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "jitgate/config.h"
+#include "ringio/buf_ring.h"
+#include "ringio/ring.h"
+#include "ringio/tag.h"
+#include "src/shard/ops.h"
+
+namespace jitgate::shard {
+
+// Counters of one shard; read by the main thread only after the shard's thread has joined.
+struct ShardStats {
+  uint64_t sessions_opened = 0;
+  uint64_t sessions_closed = 0;
+  uint64_t sessions_refused = 0;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  uint64_t recv_enobufs = 0;
+  uint64_t backpressure_pauses = 0;
+  uint64_t stale_completions = 0;
+  uint64_t zc_sends = 0;
+};
+
+class Relay {
+ public:
+  Relay(uint32_t shard_index, const config::Config& config, ringio::Ring* ring,
+        ringio::BufRing* buffers, ShardStats* stats);
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Sizes every table from config; the only allocation of the relay's life.
+  absl::Status Init();
+
+  // A client connection accepted on `listener_index`; the relay owns `fd` from here on.
+  void OnAccepted(int fd, uint32_t listener_index, int64_t now_ms);
+
+  // A completion whose tag.op is one of the session ops (kOpConnect .. kOpRefuseSend).
+  void OnCompletion(ringio::Tag tag, const io_uring_cqe& cqe, int64_t now_ms);
+
+  // Once per completion batch: returns released buffers to the kernel and resumes flows that
+  // were parked on ENOBUFS.
+  void AfterBatch();
+
+  // Once per tick: idle timeouts and refusal deadlines.
+  void CheckTimers(int64_t now_ms);
+
+  // Starts closing every open session with `reason`.
+  void CloseAll(CloseReason reason);
+
+  uint32_t active() const { return active_count_; }
+
+ private:
+  enum class State : uint8_t { kFree, kConnecting, kRelaying, kRefusing, kClosing };
+
+  struct QueuedBuffer {
+    uint16_t buffer_id;
+    uint32_t length;
+  };
+
+  static constexpr uint32_t kIovMax = 8;  // buffers gathered into one sendmsg
+
+  struct Flow {
+    uint32_t fifo_base = 0;  // first entry of this flow's slice of fifo_
+    uint16_t head = 0;       // index of the oldest queued buffer within the slice
+    uint16_t queued = 0;
+    uint32_t head_offset = 0;  // bytes of the head buffer already sent
+    bool recv_armed = false;
+    bool recv_pausing = false;  // a cancel for the recv is in flight
+    bool parked = false;        // waiting for buffers after ENOBUFS
+    bool source_eof = false;
+    bool destination_shut = false;
+    bool send_in_flight = false;
+    bool zc_waiting = false;  // zero-copy send: result seen, notification pending
+    int32_t zc_result = 0;
+    uint64_t bytes = 0;
+    msghdr message{};
+    std::array<iovec, kIovMax> iov{};
+  };
+
+  struct Session {
+    State state = State::kFree;
+    CloseReason reason = CloseReason::kNone;
+    uint16_t generation = 0;
+    uint16_t ops_in_flight = 0;  // submitted and not finally completed, plus parked flows
+    bool counted = false;        // counts against sessions_per_shard_max
+    uint32_t listener_index = 0;
+    int client_fd = -1;
+    int backend_fd = -1;
+    uint64_t id = 0;
+    int64_t opened_ms = 0;
+    int64_t last_activity_ms = 0;
+    int64_t deadline_ms = 0;  // refusals: when to stop waiting for the client to hang up
+    std::array<Flow, 2> flows{};
+    uint16_t refusal_length = 0;
+    std::array<std::byte, 512> refusal{};
+    std::array<char, 64> client_text{};
+  };
+
+  struct Parked {
+    uint32_t slot;
+    uint16_t generation;
+    uint8_t side;
+  };
+
+  ringio::Tag MakeTag(uint8_t op, uint32_t slot, uint8_t side = 0) const;
+  int SourceFd(const Session& s, uint8_t side) const;
+  int DestinationFd(const Session& s, uint8_t side) const;
+  const config::Listener& ListenerOf(const Session& s) const;
+
+  void StartConnect(uint32_t slot, int64_t now_ms);
+  void OnConnect(uint32_t slot, int32_t res);
+  void Refuse(uint32_t slot, CloseReason reason, const char* detail, int64_t now_ms);
+  void OnRefuseSent(uint32_t slot, int32_t res);
+
+  void ArmRecv(uint32_t slot, uint8_t side);
+  void OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t now_ms);
+  void OnRecvEnded(uint32_t slot, uint8_t side, int32_t res);
+  void Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t length);
+  void MaybeResume(uint32_t slot, uint8_t side);
+  void StartSend(uint32_t slot, uint8_t side);
+  void OnSend(uint32_t slot, uint8_t side, const io_uring_cqe& cqe);
+  void OnSendResult(uint32_t slot, uint8_t side, int32_t res);
+  void MaybeFinish(uint32_t slot, uint8_t side);
+
+  void BeginClose(uint32_t slot, CloseReason reason);
+  void OpDone(uint32_t slot);
+  void FreeSlot(uint32_t slot);
+  void AssertInvariants(const Session& s) const;
+
+  const uint32_t shard_index_;
+  const config::Config& config_;
+  ringio::Ring* const ring_;
+  ringio::BufRing* const buffers_;
+  ShardStats* const stats_;
+
+  uint32_t fifo_capacity_ = 0;     // queued buffers a flow can hold (pause threshold + slack)
+  uint32_t pause_threshold_ = 0;   // limits.buffers_in_flight_per_direction_max
+  uint32_t send_zc_min_bytes_ = 0;
+  int64_t idle_timeout_ms_ = 0;
+  __kernel_timespec connect_timeout_{};
+
+  std::vector<Session> sessions_;
+  std::vector<QueuedBuffer> fifo_;
+  std::vector<uint32_t> free_slots_;  // a stack
+  std::vector<Parked> parked_;
+  uint32_t active_count_ = 0;  // slots not free (including the refusal reserve)
+  uint32_t open_count_ = 0;    // sessions counted against sessions_per_shard_max
+  uint64_t next_session_id_ = 1;
+  int64_t now_ms_ = 0;
+};
+
+}  // namespace jitgate::shard
+
+#endif  // JITGATE_SRC_SHARD_RELAY_H_
