@@ -27,9 +27,6 @@ using ringio::Tag;
 // costs a slot for the few milliseconds its error takes). When these are gone too, the client
 // is closed without a message.
 constexpr uint32_t kRefusalReserve = 64;
-// Completions that can still land after we ask a multishot recv to stop, on top of the pause
-// threshold. Exceeding it closes the session (kInternal) rather than growing memory.
-constexpr uint32_t kFifoSlack = 64;
 // How long a refused client gets to read its error and hang up before we close.
 constexpr int64_t kRefusalLingerMs = 2000;
 
@@ -73,8 +70,7 @@ Relay::Relay(uint32_t shard_index, const config::Config& config, ringio::Ring* r
 absl::Status Relay::Init() {
   const config::Limits& limits = config_.limits;
   pause_threshold_ = limits.buffers_in_flight_per_direction_max;
-  fifo_capacity_ = pause_threshold_ + kFifoSlack;
-  JG_CHECK(fifo_capacity_ <= UINT16_MAX);
+  JG_CHECK(buffers_->count() < kNoBuffer);
   send_zc_min_bytes_ = limits.send_zc_min_bytes;
   idle_timeout_ms_ = int64_t{limits.idle_timeout_s} * 1000;
   connect_timeout_.tv_sec = limits.connect_timeout_ms / 1000;
@@ -82,14 +78,11 @@ absl::Status Relay::Init() {
 
   const uint32_t slot_count = limits.sessions_per_shard_max + kRefusalReserve;
   sessions_.resize(slot_count);
-  fifo_.resize(size_t{slot_count} * 2 * fifo_capacity_);
+  buffer_meta_.resize(buffers_->count());
   free_slots_.reserve(slot_count);
   parked_.reserve(size_t{slot_count} * 2);
   for (uint32_t slot = slot_count; slot-- > 0;) {
     free_slots_.push_back(slot);
-    for (uint8_t side = 0; side < 2; ++side) {
-      sessions_[slot].flows[side].fifo_base = (slot * 2 + side) * fifo_capacity_;
-    }
   }
   return absl::OkStatus();
 }
@@ -134,11 +127,7 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   s.last_activity_ms = now_ms;
   s.refusal_length = 0;
   s.counted = false;
-  for (Flow& flow : s.flows) {
-    const uint32_t base = flow.fifo_base;
-    flow = Flow{};
-    flow.fifo_base = base;
-  }
+  s.flows = {};
   ++active_count_;
   SetNoDelay(fd);
   FormatPeer(fd, &s.client_text);
@@ -314,15 +303,13 @@ void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
 void Relay::Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t length) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
-  if (flow.queued >= fifo_capacity_) [[unlikely]] {
-    buffers_->Release(buffer_id);
-    JG_LOG(kError, "event=backpressure_overflow shard=%u session=%lu queued=%u", shard_index_,
-           s.id, flow.queued);
-    BeginClose(slot, CloseReason::kInternal);
-    return;
+  buffer_meta_[buffer_id] = BufferMeta{length, kNoBuffer};
+  if (flow.tail == kNoBuffer) {
+    flow.head = buffer_id;
+  } else {
+    buffer_meta_[flow.tail].next = buffer_id;
   }
-  const uint32_t tail = (flow.head + flow.queued) % fifo_capacity_;
-  fifo_[flow.fifo_base + tail] = QueuedBuffer{buffer_id, length};
+  flow.tail = buffer_id;
   ++flow.queued;
   flow.bytes += length;
   if (flow.queued >= pause_threshold_ && flow.recv_armed && !flow.recv_pausing) {
@@ -335,6 +322,18 @@ void Relay::Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t le
   if (!flow.send_in_flight) {
     StartSend(slot, side);
   }
+}
+
+void Relay::PopHead(Flow* flow) {
+  JG_DCHECK(flow->queued > 0 && flow->head != kNoBuffer);
+  const uint16_t bid = flow->head;
+  flow->head = buffer_meta_[bid].next;
+  if (flow->head == kNoBuffer) {
+    flow->tail = kNoBuffer;
+  }
+  flow->head_offset = 0;
+  --flow->queued;
+  buffers_->Release(bid);
 }
 
 void Relay::MaybeResume(uint32_t slot, uint8_t side) {
@@ -352,12 +351,12 @@ void Relay::StartSend(uint32_t slot, uint8_t side) {
   JG_DCHECK(!flow.send_in_flight && flow.queued > 0);
   uint32_t count = 0;
   size_t bytes = 0;
-  for (; count < flow.queued && count < kIovMax; ++count) {
-    const QueuedBuffer& queued = fifo_[flow.fifo_base + (flow.head + count) % fifo_capacity_];
+  for (uint16_t bid = flow.head; bid != kNoBuffer && count < kIovMax;
+       bid = buffer_meta_[bid].next, ++count) {
     const uint32_t skip = count == 0 ? flow.head_offset : 0;
-    flow.iov[count].iov_base = buffers_->Data(queued.buffer_id) + skip;
-    flow.iov[count].iov_len = queued.length - skip;
-    bytes += queued.length - skip;
+    flow.iov[count].iov_base = buffers_->Data(bid) + skip;
+    flow.iov[count].iov_len = buffer_meta_[bid].length - skip;
+    bytes += buffer_meta_[bid].length - skip;
   }
   flow.message = msghdr{};
   flow.message.msg_iov = flow.iov.data();
@@ -412,17 +411,13 @@ void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
   uint32_t sent = static_cast<uint32_t>(res);
   while (sent > 0) {
     JG_CHECK(flow.queued > 0);
-    const QueuedBuffer& head = fifo_[flow.fifo_base + flow.head];
-    const uint32_t remaining = head.length - flow.head_offset;
+    const uint32_t remaining = buffer_meta_[flow.head].length - flow.head_offset;
     if (sent < remaining) {
       flow.head_offset += sent;  // a short send: the rest goes next
       break;
     }
     sent -= remaining;
-    buffers_->Release(head.buffer_id);
-    flow.head = static_cast<uint16_t>((flow.head + 1) % fifo_capacity_);
-    flow.head_offset = 0;
-    --flow.queued;
+    PopHead(&flow);
   }
   if (flow.queued > 0) {
     StartSend(slot, side);
@@ -490,6 +485,9 @@ void Relay::OnCompletion(Tag tag, const io_uring_cqe& cqe, int64_t now_ms) {
     default:
       JG_CHECK(false && "unknown session op");
   }
+#ifndef NDEBUG
+  AssertInvariants(sessions_[slot]);
+#endif
 }
 
 void Relay::BeginClose(uint32_t slot, CloseReason reason) {
@@ -539,9 +537,8 @@ void Relay::FreeSlot(uint32_t slot) {
   Session& s = sessions_[slot];
   JG_CHECK(s.state == State::kClosing && s.ops_in_flight == 0);
   for (Flow& flow : s.flows) {
-    for (; flow.queued > 0; --flow.queued) {
-      buffers_->Release(fifo_[flow.fifo_base + flow.head].buffer_id);
-      flow.head = static_cast<uint16_t>((flow.head + 1) % fifo_capacity_);
+    while (flow.queued > 0) {
+      PopHead(&flow);
     }
   }
   if (!s.counted) {
@@ -627,7 +624,8 @@ void Relay::CloseAll(CloseReason reason) {
 
 void Relay::AssertInvariants(const Session& s) const {
   for (const Flow& flow : s.flows) {
-    JG_CHECK(flow.queued <= fifo_capacity_);
+    JG_CHECK(flow.queued <= buffers_->count());
+    JG_CHECK((flow.queued == 0) == (flow.head == kNoBuffer));
     JG_CHECK(!flow.send_in_flight || flow.queued > 0);
   }
 }

@@ -4,12 +4,14 @@
 // Bytes arrive by multishot recv into the shard's provided buffers and are forwarded by sendmsg
 // straight from those buffers (no copy); a buffer returns to the ring once its send completed.
 //
-// Per direction (a Flow), with `queued` = buffers received but not yet fully sent:
+// Per direction (a Flow), with `queued` = buffers received but not yet fully sent, kept in
+// arrival order as a list linked through per-buffer metadata (so the bound on queued data is the
+// shard's buffer pool, whatever the kernel delivers after a pause was requested):
 //   - one send in flight at most, so bytes keep their order;
 //   - queued >= buffers_in_flight_per_direction_max pauses the source (its multishot recv is
 //     canceled) and queued <= half of it resumes it, so a slow reader bounds memory;
 //   - ENOBUFS (the shard's buffers ran dry) parks the flow until buffers are published.
-// Invariant per flow: queued <= fifo_capacity, and send_in_flight implies queued > 0.
+// Invariant per flow: queued <= buffer_count, and send_in_flight implies queued > 0.
 // Invariant per session: the slot is reused only when ops_in_flight == 0, so a completion never
 // outlives its session; tags carry the generation to prove it.
 //
@@ -77,17 +79,21 @@ class Relay {
  private:
   enum class State : uint8_t { kFree, kConnecting, kRelaying, kRefusing, kClosing };
 
-  struct QueuedBuffer {
-    uint16_t buffer_id;
-    uint32_t length;
+  static constexpr uint16_t kNoBuffer = UINT16_MAX;  // end of a flow's buffer list
+
+  // Per provided buffer, while a flow holds it: bytes received into it and the next buffer of
+  // the same flow.
+  struct BufferMeta {
+    uint32_t length = 0;
+    uint16_t next = kNoBuffer;
   };
 
   static constexpr uint32_t kIovMax = 8;  // buffers gathered into one sendmsg
 
   struct Flow {
-    uint32_t fifo_base = 0;  // first entry of this flow's slice of fifo_
-    uint16_t head = 0;       // index of the oldest queued buffer within the slice
-    uint16_t queued = 0;
+    uint16_t head = kNoBuffer;  // oldest queued buffer
+    uint16_t tail = kNoBuffer;  // newest queued buffer
+    uint32_t queued = 0;
     uint32_t head_offset = 0;  // bytes of the head buffer already sent
     bool recv_armed = false;
     bool recv_pausing = false;  // a cancel for the recv is in flight
@@ -141,6 +147,8 @@ class Relay {
   void OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t now_ms);
   void OnRecvEnded(uint32_t slot, uint8_t side, int32_t res);
   void Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t length);
+  // Drops the head buffer of a flow and gives it back to the ring.
+  void PopHead(Flow* flow);
   void MaybeResume(uint32_t slot, uint8_t side);
   void StartSend(uint32_t slot, uint8_t side);
   void OnSend(uint32_t slot, uint8_t side, const io_uring_cqe& cqe);
@@ -158,14 +166,13 @@ class Relay {
   ringio::BufRing* const buffers_;
   ShardStats* const stats_;
 
-  uint32_t fifo_capacity_ = 0;     // queued buffers a flow can hold (pause threshold + slack)
   uint32_t pause_threshold_ = 0;   // limits.buffers_in_flight_per_direction_max
   uint32_t send_zc_min_bytes_ = 0;
   int64_t idle_timeout_ms_ = 0;
   __kernel_timespec connect_timeout_{};
 
   std::vector<Session> sessions_;
-  std::vector<QueuedBuffer> fifo_;
+  std::vector<BufferMeta> buffer_meta_;  // by buffer id
   std::vector<uint32_t> free_slots_;  // a stack
   std::vector<Parked> parked_;
   uint32_t active_count_ = 0;  // slots not free (including the refusal reserve)
