@@ -1,0 +1,557 @@
+#!/usr/bin/env bash
+# bench/e2e.sh: end-to-end throughput/latency benchmark of jitgate against its peers.
+#
+# Starts PostgreSQL 15 and MariaDB on private 127.0.0.1 ports (through scripts/lib/db.sh), a
+# release jitgate (2 shards, one postgres and one mysql listener), HAProxy 2.6 (mode tcp,
+# nbthread 2) and PgBouncer (pool_mode=session), then measures, interleaved per scenario:
+#   pgbench -S -M {simple,extended} at -c 1 and -c 32 (-j 2)
+#       against direct PostgreSQL, jitgate, HAProxy, PgBouncer
+#   sysbench oltp_point_select at 1 and 8 threads
+#       against direct MariaDB, jitgate, HAProxy
+# and prints ONE table to stdout: TPS, avg and p99 latency, ratios to direct, and each proxy's
+# CPU cost (utime+stime of the proxy process from /proc/PID/stat, sampled right before and right
+# after each measured run). Progress goes to stderr. Everything started is stopped by pid on exit.
+#
+# Usage: bench/e2e.sh [--quick]
+# Environment:
+#   DURATION=10      seconds per measured run (--quick: 3)
+#   WARMUP=2         seconds of unmeasured warm-up run right before each measured run (--quick: 1)
+#   ROUNDS=1         repeat the whole interleaved matrix N times and pool the results
+#   SCALE=10         pgbench -i scale factor (--quick: 1)
+#   MY_TABLE_SIZE=100000  sysbench rows in sbtest1 (--quick: 10000)
+#   TARGETS="direct jitgate haproxy pgbouncer"  subset/order of targets
+#   PG_MODES="simple extended"  pgbench -M modes (prepared works too)
+#   PG_CLIENTS="1 32"           pgbench -c values (-j is min(c, 2))
+#   MY_THREADS="1 8"            sysbench --threads values
+#   WORKLOADS="pg mysql"        which workloads to run
+#   JITGATE=/path    use this jitgate binary instead of building build-release/src/jitgate
+#   JITGATE_LOG_LEVEL=info   jitgate --log-level (must let its event=ready line through)
+#   OUT=file         also write the table to this file
+# Exit status: 0 when every run succeeded, 1 when any run (or a proxy) failed, 2 on bad usage.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+
+QUICK=0
+for arg in "$@"; do
+  case $arg in
+    --quick) QUICK=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "e2e: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+if ((QUICK)); then
+  : "${DURATION:=3}" "${WARMUP:=1}" "${SCALE:=1}" "${MY_TABLE_SIZE:=10000}"
+fi
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+ROUNDS=${ROUNDS:-1}
+SCALE=${SCALE:-10}
+MY_TABLE_SIZE=${MY_TABLE_SIZE:-100000}
+TARGETS=${TARGETS:-"direct jitgate haproxy pgbouncer"}
+PG_MODES=${PG_MODES:-"simple extended"}
+PG_CLIENTS=${PG_CLIENTS:-"1 32"}
+MY_THREADS=${MY_THREADS:-"1 8"}
+WORKLOADS=${WORKLOADS:-"pg mysql"}
+JITGATE_LOG_LEVEL=${JITGATE_LOG_LEVEL:-info}
+for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "e2e: $v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
+done
+((DURATION > 0 && ROUNDS > 0)) || { echo "e2e: DURATION and ROUNDS must be > 0" >&2; exit 2; }
+for t in $TARGETS; do
+  case $t in direct | jitgate | haproxy | pgbouncer) ;; *) echo "e2e: unknown target '$t'" >&2; exit 2 ;; esac
+done
+
+log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+
+for tool in pgbench psql sysbench haproxy pgbouncer awk sort; do
+  command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup)"
+done
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------------------------------------
+# jitgate binary: build a release one unless JITGATE is given.
+if has_target jitgate && [[ -z ${JITGATE:-} ]]; then
+  log "building release jitgate in $ROOT/build-release"
+  (
+    cd "$ROOT"
+    if [[ ! -f build-release/build.ninja ]]; then
+      meson setup build-release --buildtype=release -Dtests=disabled
+    fi
+    ninja -C build-release src/jitgate
+  ) >&2 || die "building jitgate failed (set JITGATE=/path, or TARGETS without jitgate)"
+  JITGATE=$ROOT/build-release/src/jitgate
+fi
+if has_target jitgate; then
+  [[ -x $JITGATE ]] || die "JITGATE=$JITGATE is not an executable"
+  JITGATE=$(realpath "$JITGATE")
+  export JITGATE
+fi
+
+[[ -f $ROOT/scripts/lib/db.sh ]] || die "$ROOT/scripts/lib/db.sh not found"
+# shellcheck source=scripts/lib/db.sh
+source "$ROOT/scripts/lib/db.sh"
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: our own proxies by pid, then whatever db.sh started.
+HAPROXY_PID=
+PGBOUNCER_PID=
+stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL; reaps our child.
+  local pid=$1 name=$2 i
+  [[ -n $pid ]] || return 0
+  alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid"; then
+    log "$name (pid $pid) ignored SIGTERM, killing"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$HAPROXY_PID" haproxy
+  stop_pid "$PGBOUNCER_PID" pgbouncer
+  jg_cleanup || true
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'log "interrupted, stopping everything"; exit 130' INT
+trap 'log "terminated, stopping everything"; exit 143' TERM
+
+TMP=$(jg_tmpdir)
+log "temp dir $TMP"
+
+cpu_ticks() { # cpu_ticks PID: utime+stime of the whole process (all threads), in clock ticks;
+  # -1 when PID is gone or a zombie. Fields after the ')' that ends comm start at field 3 (state),
+  # so utime (field 14) is $12 and stime (15) is $13.
+  local v
+  v=$(awk '{ sub(/^.*\) /, ""); if ($1 == "Z" || $1 == "X") print -1; else print $12 + $13 }' \
+    "/proc/$1/stat" 2>/dev/null) || v=
+  echo "${v:--1}"
+}
+alive() { (($(cpu_ticks "$1") >= 0)); }
+now() { date +%s.%N; }
+
+wait_tcp() { # wait_tcp PORT PID NAME: until 127.0.0.1:PORT accepts, PID is alive; 15 s max.
+  local port=$1 pid=$2 name=$3 i
+  for ((i = 0; i < 150; i++)); do
+    alive "$pid" || { log "$name (pid $pid) exited during start-up"; return 1; }
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "$name did not listen on 127.0.0.1:$port within 15 s"
+  return 1
+}
+
+# Prefix that runs a command as the postgres user when we are root. It is a plain command (not a
+# function), so `"${AS_POSTGRES[@]}" cmd &` makes $! the pid of cmd itself (setpriv execs).
+AS_POSTGRES=()
+if [[ $(id -u) -eq 0 ]]; then AS_POSTGRES=(setpriv --reuid=postgres --regid=postgres --init-groups --); fi
+
+# ---------------------------------------------------------------------------------------------
+# Servers.
+PG_PORT='' MY_PORT=''
+if has_workload pg; then
+  PG_PORT=$(jg_free_port)
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  jg_pg_start "$TMP/pg" "$PG_PORT" || die "PostgreSQL did not start"
+  log "pgbench -i -s $SCALE"
+  PGCONNECT_TIMEOUT=10 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres \
+    >"$TMP/pgbench-init.log" 2>&1 || { cat "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
+  psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'VACUUM ANALYZE' >&2 ||
+    die "VACUUM ANALYZE failed"
+fi
+if has_workload mysql; then
+  MY_PORT=$(jg_free_port)
+  log "starting MariaDB on 127.0.0.1:$MY_PORT"
+  jg_mariadb_start "$TMP/mariadb" "$MY_PORT" || die "MariaDB did not start"
+fi
+SB_COMMON=(oltp_point_select --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=jg
+  --mysql-password=jg --mysql-db=sbtest --tables=1 --table-size="$MY_TABLE_SIZE")
+if has_workload mysql; then
+  log "sysbench prepare ($MY_TABLE_SIZE rows)"
+  sysbench "${SB_COMMON[@]}" --mysql-port="$MY_PORT" prepare >"$TMP/sysbench-prepare.log" 2>&1 ||
+    { cat "$TMP/sysbench-prepare.log" >&2; die "sysbench prepare failed"; }
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Proxies. PROXY_PID[target] / PG_TARGET_PORT[target] / MY_TARGET_PORT[target]; a proxy that
+# fails to start leaves its pid empty and all its rows FAILED.
+declare -A PROXY_PID=() PG_TARGET_PORT=() MY_TARGET_PORT=()
+PG_TARGET_PORT[direct]=$PG_PORT
+MY_TARGET_PORT[direct]=$MY_PORT
+START_FAILED=0
+
+if has_target jitgate; then
+  J_PG_PORT=$(jg_free_port)
+  J_MY_PORT=$(jg_free_port)
+  listeners=() resources=()
+  if has_workload pg; then
+    listeners+=("{\"name\": \"pg\", \"protocol\": \"postgres\", \"address\": \"127.0.0.1:$J_PG_PORT\", \"resource\": \"main\"}")
+    resources+=("\"main\": {\"protocol\": \"postgres\", \"address\": \"127.0.0.1:$PG_PORT\"}")
+  fi
+  if has_workload mysql; then
+    listeners+=("{\"name\": \"my\", \"protocol\": \"mysql\", \"address\": \"127.0.0.1:$J_MY_PORT\", \"resource\": \"maria\"}")
+    resources+=("\"maria\": {\"protocol\": \"mysql\", \"address\": \"127.0.0.1:$MY_PORT\"}")
+  fi
+  {
+    printf '{"shards": 2,\n "listeners": ['
+    (IFS=,; printf '%s' "${listeners[*]}")
+    printf '],\n "resources": {'
+    (IFS=,; printf '%s' "${resources[*]}")
+    printf '}}\n'
+  } >"$TMP/jitgate.json"
+  log "starting jitgate $JITGATE (pg 127.0.0.1:$J_PG_PORT, mysql 127.0.0.1:$J_MY_PORT)"
+  # event=ready is an info line, so --log-level warn would hide it from jg_jitgate_start; info
+  # costs one line per new connection and nothing per query (the clients keep their connections).
+  if jg_jitgate_start "$TMP/jitgate.json" "$TMP/jitgate.log" --log-level "$JITGATE_LOG_LEVEL" &&
+    [[ -n ${JG_JITGATE_PID:-} ]]; then
+    PROXY_PID[jitgate]=$JG_JITGATE_PID
+    PG_TARGET_PORT[jitgate]=$J_PG_PORT
+    MY_TARGET_PORT[jitgate]=$J_MY_PORT
+  else
+    log "jitgate did not start (its log is above); its rows will be FAILED"
+    START_FAILED=1
+  fi
+fi
+
+if has_target haproxy; then
+  H_PG_PORT=$(jg_free_port)
+  H_MY_PORT=$(jg_free_port)
+  {
+    cat <<EOF
+global
+    nbthread 2
+    maxconn 4000
+    log stderr format short local0 warning
+defaults
+    mode tcp
+    log global
+    maxconn 4000
+    timeout connect 10s
+    timeout client 1h
+    timeout server 1h
+EOF
+    if has_workload pg; then
+      printf 'listen pg\n    bind 127.0.0.1:%s\n    server pg 127.0.0.1:%s\n' "$H_PG_PORT" "$PG_PORT"
+    fi
+    if has_workload mysql; then
+      printf 'listen my\n    bind 127.0.0.1:%s\n    server my 127.0.0.1:%s\n' "$H_MY_PORT" "$MY_PORT"
+    fi
+  } >"$TMP/haproxy.cfg"
+  haproxy -c -q -f "$TMP/haproxy.cfg" >&2 || die "haproxy rejected $TMP/haproxy.cfg"
+  log "starting haproxy (pg 127.0.0.1:$H_PG_PORT, mysql 127.0.0.1:$H_MY_PORT)"
+  haproxy -db -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+  HAPROXY_PID=$!
+  first_port=$H_PG_PORT
+  has_workload pg || first_port=$H_MY_PORT
+  if wait_tcp "$first_port" "$HAPROXY_PID" haproxy; then
+    PROXY_PID[haproxy]=$HAPROXY_PID
+    PG_TARGET_PORT[haproxy]=$H_PG_PORT
+    MY_TARGET_PORT[haproxy]=$H_MY_PORT
+  else
+    tail -n 20 "$TMP/haproxy.log" >&2 || true
+    START_FAILED=1
+  fi
+fi
+
+if has_target pgbouncer && has_workload pg; then
+  B_PORT=$(jg_free_port)
+  BDIR=$TMP/pgbouncer
+  mkdir -p "$BDIR"
+  # PgBouncer refuses to run as root: run it as postgres, which must reach and write BDIR.
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres: "$BDIR"
+    "${AS_POSTGRES[@]}" test -w "$BDIR" || die "user postgres cannot write $BDIR"
+  fi
+  printf '"postgres" ""\n' >"$BDIR/userlist.txt"
+  cat >"$BDIR/pgbouncer.ini" <<EOF
+[databases]
+postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $B_PORT
+unix_socket_dir = $BDIR
+pidfile = $BDIR/pgbouncer.pid
+logfile = $BDIR/pgbouncer.log
+auth_type = trust
+auth_file = $BDIR/userlist.txt
+admin_users = postgres
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 50
+max_db_connections = 0
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+EOF
+  chmod a+r "$BDIR/userlist.txt" "$BDIR/pgbouncer.ini"
+  log "starting pgbouncer (127.0.0.1:$B_PORT, pool_mode=session)"
+  "${AS_POSTGRES[@]}" pgbouncer "$BDIR/pgbouncer.ini" >"$TMP/pgbouncer.out" 2>&1 &
+  PGBOUNCER_PID=$!
+  if wait_tcp "$B_PORT" "$PGBOUNCER_PID" pgbouncer; then
+    PROXY_PID[pgbouncer]=$PGBOUNCER_PID
+    PG_TARGET_PORT[pgbouncer]=$B_PORT
+  else
+    tail -n 20 "$TMP/pgbouncer.out" "$BDIR/pgbouncer.log" >&2 2>/dev/null || true
+    START_FAILED=1
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Runs. Each measured run appends its numbers to the accumulators keyed "scenario|target".
+declare -A ACC_TX=() ACC_DUR=() ACC_LATSUM=() ACC_P99SUM=() ACC_N=() ACC_TICKS=() ACC_WALL=()
+declare -A FAILED=()
+SCENARIOS=()
+ANY_FAILED=$START_FAILED
+
+record() { # record KEY TX EFFECTIVE_SECONDS AVG_MS P99_MS TICKS WALL_SECONDS
+  local k=$1
+  ACC_TX[$k]=$((${ACC_TX[$k]:-0} + $2))
+  ACC_DUR[$k]=$(awk -v a="${ACC_DUR[$k]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
+  ACC_LATSUM[$k]=$(awk -v a="${ACC_LATSUM[$k]:-0}" -v n="$2" -v l="$4" 'BEGIN { printf "%.6f", a + n * l }')
+  ACC_P99SUM[$k]=$(awk -v a="${ACC_P99SUM[$k]:-0}" -v b="$5" 'BEGIN { printf "%.6f", a + b }')
+  ACC_N[$k]=$((${ACC_N[$k]:-0} + 1))
+  ACC_TICKS[$k]=$((${ACC_TICKS[$k]:-0} + $6))
+  ACC_WALL[$k]=$(awk -v a="${ACC_WALL[$k]:-0}" -v b="$7" 'BEGIN { printf "%.6f", a + b }')
+}
+show_output() { # show_output FILE: the error lines and the tail of a failed client's output.
+  { grep -m 5 -iE 'error|fatal|abort|fail' "$1" || true; tail -n 3 "$1"; } | sed 's/^/    | /' >&2
+}
+fail_run() { # fail_run KEY WHY
+  FAILED[$1]=1
+  ANY_FAILED=1
+  log "FAILED $1: $2"
+}
+
+# measure KEY TARGET CMD...: runs CMD with the target proxy's CPU sampled around it; sets
+# M_RC, M_TICKS (-1 for direct), M_WALL; CMD's stdout+stderr go to $TMP/run.out.
+measure() {
+  local target=$2 pid=${PROXY_PID[$2]:-} t0 t1 c0=-1 c1=-1
+  shift 2
+  [[ -n $pid ]] && c0=$(cpu_ticks "$pid")
+  t0=$(now)
+  M_RC=0
+  timeout --foreground -k 5 $((DURATION + 120)) "$@" >"$TMP/run.out" 2>&1 || M_RC=$?
+  t1=$(now)
+  [[ -n $pid ]] && c1=$(cpu_ticks "$pid")
+  M_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+  M_TICKS=-1
+  if [[ -n $pid ]]; then
+    if ((c0 < 0 || c1 < 0)); then
+      ((M_RC != 0)) || M_RC=98 # the proxy is gone: the run cannot count
+      log "$target (pid $pid) is not running"
+    else
+      M_TICKS=$((c1 - c0))
+    fi
+  fi
+}
+
+target_ready() { # target_ready KEY TARGET PORT: fail the row when the target has no live port.
+  local key=$1 target=$2 port=$3
+  if [[ -z $port ]]; then fail_run "$key" "$target is not running"; return 1; fi
+  if [[ $target != direct ]] && ! alive "${PROXY_PID[$target]}"; then
+    fail_run "$key" "$target (pid ${PROXY_PID[$target]}) has exited"; return 1
+  fi
+}
+
+run_pgbench() { # run_pgbench SCENARIO TARGET MODE CLIENTS
+  local scenario=$1 target=$2 mode=$3 clients=$4 key="$1|$2" port=${PG_TARGET_PORT[$2]:-}
+  local jobs=$((clients < 2 ? clients : 2)) tps tx failed stats n avg p99
+  target_ready "$key" "$target" "$port" || return 0
+  local base=(pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -h 127.0.0.1 -p "$port" -U postgres)
+  if ((WARMUP > 0)); then
+    if ! PGCONNECT_TIMEOUT=10 timeout --foreground -k 5 $((WARMUP + 120)) "${base[@]}" -T "$WARMUP" postgres \
+      >"$TMP/warmup.out" 2>&1; then
+      show_output "$TMP/warmup.out"
+      fail_run "$key" "warm-up pgbench failed"
+      return 0
+    fi
+  fi
+  rm -f "$TMP"/pglog.*
+  PGCONNECT_TIMEOUT=10 measure "$key" "$target" "${base[@]}" -T "$DURATION" \
+    --log --log-prefix="$TMP/pglog" postgres
+  tps=$(awk '/^tps = / { print $3; exit }' "$TMP/run.out")
+  tx=$(awk -F': ' '/^number of transactions actually processed/ { print $2; exit }' "$TMP/run.out")
+  failed=$(awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1]; exit }' "$TMP/run.out")
+  if ((M_RC != 0)) || [[ -z $tps || -z $tx || ${failed:-0} != 0 || $tx == 0 ]]; then
+    show_output "$TMP/run.out"
+    fail_run "$key" "pgbench exit $M_RC, tps='$tps' tx='$tx' failed='${failed:-}'"
+    return 0
+  fi
+  # Per-transaction log: client_id transaction_no time(us) script_no time_epoch time_us.
+  stats=$(cat "$TMP"/pglog.* | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n |
+    awk '{ v[NR] = $1; s += $1 } END {
+           if (NR == 0) { print "0 0 0"; exit }
+           i = int(0.99 * NR); if (i < 0.99 * NR) i++; if (i < 1) i = 1
+           printf "%d %.3f %.3f\n", NR, s / NR / 1000, v[i] / 1000 }')
+  rm -f "$TMP"/pglog.*
+  read -r n avg p99 <<<"$stats"
+  if ((n == 0)); then fail_run "$key" "pgbench wrote no per-transaction log"; return 0; fi
+  # Effective seconds = tx / tps (pgbench's tps excludes initial connection time).
+  record "$key" "$tx" "$(awk -v t="$tx" -v r="$tps" 'BEGIN { printf "%.6f", t / r }')" \
+    "$avg" "$p99" "$M_TICKS" "$M_WALL"
+  log "  $scenario $target: tps=$tps avg=${avg}ms p99=${p99}ms proxy_ticks=$M_TICKS"
+}
+
+run_sysbench() { # run_sysbench SCENARIO TARGET THREADS
+  local scenario=$1 target=$2 threads=$3 key="$1|$2" port=${MY_TARGET_PORT[$2]:-}
+  local tx tps avg p99 errs
+  target_ready "$key" "$target" "$port" || return 0
+  local base=(sysbench "${SB_COMMON[@]}" --mysql-port="$port" --threads="$threads"
+    --percentile=99 --histogram=on --report-interval=0 --rand-type=uniform)
+  if ((WARMUP > 0)); then
+    if ! timeout --foreground -k 5 $((WARMUP + 120)) "${base[@]}" --time="$WARMUP" run >"$TMP/warmup.out" 2>&1; then
+      show_output "$TMP/warmup.out"
+      fail_run "$key" "warm-up sysbench failed"
+      return 0
+    fi
+  fi
+  measure "$key" "$target" "${base[@]}" --time="$DURATION" run
+  #     transactions:                        123 (12.30 per sec.)
+  read -r tx tps < <(awk '/^ *transactions:/ { gsub(/\(/, "", $3); print $2, $3; exit }' "$TMP/run.out") || true
+  # sysbench prints latencies with 2 decimals (10 us steps), so compute avg = sum / events, and
+  # p99 from its latency histogram (3 decimals, buckets ~2% wide; its own 99th percentile comes
+  # from the same histogram).
+  avg=$(awk '/^ *total number of events:/ { n = $5 } /^ *sum:/ { s = $2 }
+             END { if (n > 0) printf "%.3f", s / n }' "$TMP/run.out")
+  p99=$(awk '/^ +[0-9.]+ \|[* ]*[0-9]+$/ { v[++k] = $1; c[k] = $NF; t += $NF }
+             END { if (t == 0) exit; need = 0.99 * t
+                   for (i = 1; i <= k; i++) { cum += c[i]; if (cum >= need) { printf "%.3f", v[i]; exit } } }' \
+    "$TMP/run.out")
+  [[ -n $p99 ]] || p99=$(awk '/^ *99th percentile:/ { print $3; exit }' "$TMP/run.out")
+  errs=$(awk '/^ *ignored errors:/ { print $3; exit }' "$TMP/run.out")
+  if ((M_RC != 0)) || [[ -z ${tx:-} || -z ${tps:-} || -z $avg || -z $p99 || ${errs:-0} != 0 || $tx == 0 ]] ||
+    grep -q 'FATAL' "$TMP/run.out"; then
+    show_output "$TMP/run.out"
+    fail_run "$key" "sysbench exit $M_RC, tx='${tx:-}' errors='${errs:-}'"
+    return 0
+  fi
+  record "$key" "$tx" "$(awk -v t="$tx" -v r="$tps" 'BEGIN { printf "%.6f", t / r }')" \
+    "$avg" "$p99" "$M_TICKS" "$M_WALL"
+  log "  $scenario $target: tps=$tps avg=${avg}ms p99=${p99}ms proxy_ticks=$M_TICKS"
+}
+
+# The scenario list, and for each the targets that apply.
+declare -A SC_KIND=() SC_ARG1=() SC_ARG2=()
+if has_workload pg; then
+  for c in $PG_CLIENTS; do
+    for m in $PG_MODES; do
+      s="pg -S $m c$c"
+      SCENARIOS+=("$s"); SC_KIND[$s]=pg; SC_ARG1[$s]=$m; SC_ARG2[$s]=$c
+    done
+  done
+fi
+if has_workload mysql; then
+  for t in $MY_THREADS; do
+    s="my point_select t$t"
+    SCENARIOS+=("$s"); SC_KIND[$s]=mysql; SC_ARG1[$s]=$t
+  done
+fi
+((${#SCENARIOS[@]} > 0)) || die "no scenarios (WORKLOADS='$WORKLOADS')"
+targets_for() { # targets_for SCENARIO INDEX: applicable targets, rotated by INDEX.
+  local all=() t i n
+  for t in $TARGETS; do
+    [[ ${SC_KIND[$1]} == mysql && $t == pgbouncer ]] && continue
+    all+=("$t")
+  done
+  n=${#all[@]}
+  for ((i = 0; i < n; i++)); do printf '%s\n' "${all[(i + $2) % n]}"; done
+}
+
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+  log "WARNING: load average $LOAD_START exceeds $(nproc) cores: expect noisy numbers (try ROUNDS=2)"
+fi
+total=0
+for s in "${SCENARIOS[@]}"; do total=$((total + $(targets_for "$s" 0 | wc -l))); done
+total=$((total * ROUNDS))
+log "$total runs of ${DURATION}s (+${WARMUP}s warm-up each): about $((total * (DURATION + WARMUP + 1) / 60 + 1)) min"
+run=0 idx=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  for s in "${SCENARIOS[@]}"; do
+    # Rotating the target order per scenario spreads position effects (e.g. cache state, noise
+    # bursts) over all targets; every target of one scenario runs back to back.
+    mapfile -t order < <(targets_for "$s" "$idx")
+    idx=$((idx + 1))
+    for t in "${order[@]}"; do
+      run=$((run + 1))
+      log "[$run/$total] round $round: $s -> $t"
+      if [[ ${SC_KIND[$s]} == pg ]]; then
+        run_pgbench "$s" "$t" "${SC_ARG1[$s]}" "${SC_ARG2[$s]}"
+      else
+        run_sysbench "$s" "$t" "${SC_ARG1[$s]}"
+      fi
+    done
+  done
+done
+
+# ---------------------------------------------------------------------------------------------
+# The table.
+row_values() { # row_values KEY: "tps avg p99 cpu_s_per_1k cpu_pct" or nothing when failed/absent.
+  local k=$1
+  [[ -n ${FAILED[$k]:-} || -z ${ACC_TX[$k]:-} ]] && return 0
+  awk -v tx="${ACC_TX[$k]}" -v dur="${ACC_DUR[$k]}" -v ls="${ACC_LATSUM[$k]}" \
+    -v ps="${ACC_P99SUM[$k]}" -v n="${ACC_N[$k]}" -v ticks="${ACC_TICKS[$k]}" \
+    -v wall="${ACC_WALL[$k]}" -v hz="$CLK_TCK" 'BEGIN {
+      cpu = "-"; pct = "-"
+      if (ticks >= 0) { cpu = sprintf("%.4f", ticks / hz / tx * 1000); pct = sprintf("%.0f", ticks / hz / wall * 100) }
+      printf "%.1f %.3f %.3f %s %s\n", tx / dur, ls / tx, ps / n, cpu, pct }'
+}
+
+print_table() {
+  local fmt='%-22s %-10s %10s %7s %8s %8s %8s %8s %10s %6s\n' s t vals d_vals
+  local params="DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS"
+  has_workload pg && params+=" pgbench-scale=$SCALE"
+  has_workload mysql && params+=" sysbench-rows=$MY_TABLE_SIZE"
+  printf '# jitgate e2e bench: %s, %s cores, load avg %s -> %s, %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "$(nproc)" "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg)" "$params"
+  # shellcheck disable=SC2059
+  printf "$fmt" scenario target TPS 'x dir' 'avg ms' '+avg ms' 'p99 ms' '+p99 ms' 'cpu s/1k' 'cpu %'
+  for s in "${SCENARIOS[@]}"; do
+    d_vals=$(row_values "$s|direct")
+    while read -r t; do
+      vals=$(row_values "$s|$t")
+      if [[ -z $vals ]]; then
+        # shellcheck disable=SC2059
+        printf "$fmt" "$s" "$t" FAILED - - - - - - -
+        continue
+      fi
+      awk -v s="$s" -v t="$t" -v v="$vals" -v d="$d_vals" -v fmt="$fmt" 'BEGIN {
+        split(v, a, " "); nd = split(d, b, " ")
+        ratio = "-"; davg = "-"; dp99 = "-"
+        if (nd == 5 && t != "direct") {
+          ratio = sprintf("%.2f", a[1] / b[1])
+          davg = sprintf("%+.3f", a[2] - b[2]); dp99 = sprintf("%+.3f", a[3] - b[3])
+        } else if (t == "direct") { ratio = "1.00" }
+        printf fmt, s, t, sprintf("%.0f", a[1]), ratio, sprintf("%.3f", a[2]), davg,
+          sprintf("%.3f", a[3]), dp99, a[4], a[5] }'
+    done < <(targets_for "$s" 0)
+  done
+  printf '# x dir = TPS / direct TPS; +avg/+p99 = latency added vs direct; cpu s/1k = proxy process\n'
+  printf '# utime+stime seconds per 1000 transactions; cpu %% = proxy CPU over the run (100 = one core).\n'
+  printf '# pgbench latencies from its per-transaction logs; sysbench avg = latency sum / events, p99 from its histogram.\n'
+}
+
+if [[ -n ${OUT:-} ]]; then
+  print_table | tee "$OUT"
+else
+  print_table
+fi
+
+if ((ANY_FAILED)); then
+  log "some runs FAILED (see above)"
+  exit 1
+fi
+log "done"
