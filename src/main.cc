@@ -192,7 +192,7 @@ int Run(const config::Config& config) {
     }
     return 1;
   }
-  JG_LOG(kInfo, "event=ready version=%s shards=%u pinned=%s listeners=%s", JG_VERSION,
+  JG_LOG(kNotice, "event=ready version=%s shards=%u pinned=%s listeners=%s", JG_VERSION,
          config.shard_count, config.pin_shards ? "yes" : "no", ListenerSummary(config).c_str());
 
   int stop_signals = 0;
@@ -210,7 +210,7 @@ int Run(const config::Config& config) {
       JG_LOG(kWarn, "event=sighup action=ignored detail=\"reload arrives with the policy engine\"");
     } else if (sig == SIGTERM || sig == SIGINT) {
       ++stop_signals;
-      JG_LOG(kInfo, "event=stopping signal=%s grace_s=%u", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+      JG_LOG(kNotice, "event=stopping signal=%s grace_s=%u", sig == SIGTERM ? "SIGTERM" : "SIGINT",
              stop_signals > 1 ? 0 : config.limits.shutdown_grace_s);
       for (auto& s : shards) {
         s->RequestStop(stop_signals > 1);
@@ -230,7 +230,7 @@ int Run(const config::Config& config) {
     total.backpressure_pauses += st.backpressure_pauses;
     total.stale_completions += st.stale_completions;
   }
-  JG_LOG(kInfo,
+  JG_LOG(kNotice,
          "event=summary sessions=%lu closed=%lu refused=%lu bytes_up=%lu bytes_down=%lu "
          "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu",
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,

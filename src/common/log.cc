@@ -14,7 +14,7 @@ std::atomic<int> log_level_min{static_cast<int>(LogLevel::kInfo)};
 }  // namespace internal
 
 namespace {
-constexpr const char* kLevelNames[] = {"debug", "info ", "warn ", "error"};
+constexpr const char* kLevelNames[] = {"debug", "info ", "warn ", "error", "note "};
 constexpr int kLineSizeMax = 1024;
 }  // namespace
 

@@ -11,7 +11,9 @@
 
 namespace jitgate {
 
-enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+// kNotice is for lifecycle lines (ready, stopping, summary) that scripts and operators rely on:
+// they are printed at every --log-level.
+enum class LogLevel : int { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kNotice = 4 };
 
 namespace internal {
 extern std::atomic<int> log_level_min;
