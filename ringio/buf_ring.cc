@@ -47,12 +47,12 @@ absl::Status BufRing::ProbeSupport(io_uring* ring) {
 }
 
 absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring* ring, uint16_t group_id,
-                                                          uint32_t count, uint32_t buffer_size) {
+                                                         uint32_t count, uint32_t buffer_size) {
   JG_CHECK(ring != nullptr);
   if (count == 0 || count > kCountMax || (count & (count - 1)) != 0 || buffer_size == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "buffer ring: count %u must be a power of two <= %u, size %u > 0", count, kCountMax,
-        buffer_size));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("buffer ring: count %u must be a power of two <= %u, size %u > 0", count,
+                        kCountMax, buffer_size));
   }
   std::unique_ptr<BufRing> self(new BufRing());
   self->ring_ = ring->raw();
@@ -66,8 +66,8 @@ absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring* ring, uint16_t gr
   self->buf_ring_ = static_cast<io_uring_buf_ring*>(MapAnonymous(self->ring_bytes_));
   self->memory_ = static_cast<std::byte*>(MapAnonymous(self->memory_bytes_));
   if (self->buf_ring_ == nullptr || self->memory_ == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "buffer ring: cannot map %u buffers of %u bytes", count, buffer_size));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("buffer ring: cannot map %u buffers of %u bytes", count, buffer_size));
   }
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<uint64_t>(self->buf_ring_);
@@ -76,9 +76,9 @@ absl::StatusOr<std::unique_ptr<BufRing>> BufRing::Create(Ring* ring, uint16_t gr
   const int rc = io_uring_register_buf_ring(self->ring_, &reg, 0);
   if (rc < 0) {
     self->ring_ = nullptr;  // nothing registered: the destructor must not unregister
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "io_uring_register_buf_ring(group %u, %u entries): %s", group_id, count,
-        std::strerror(-rc)));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("io_uring_register_buf_ring(group %u, %u entries): %s", group_id, count,
+                        std::strerror(-rc)));
   }
   io_uring_buf_ring_init(self->buf_ring_);
   const int mask = io_uring_buf_ring_mask(count);
@@ -133,8 +133,6 @@ uint32_t BufRing::Publish() {
   return published;
 }
 
-void BufRing::AssertInvariants() const {
-  JG_CHECK(held_ + staged_ <= count_);
-}
+void BufRing::AssertInvariants() const { JG_CHECK(held_ + staged_ <= count_); }
 
 }  // namespace jitgate::ringio

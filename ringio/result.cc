@@ -80,35 +80,64 @@ const char* IoErrorName(IoError error) {
 
 const char* ErrnoName(int errno_value) {
   switch (errno_value) {
-    case EINTR: return "EINTR";
-    case EAGAIN: return "EAGAIN";
-    case ENOBUFS: return "ENOBUFS";
-    case ECANCELED: return "ECANCELED";
-    case ETIME: return "ETIME";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ECONNRESET: return "ECONNRESET";
-    case EPIPE: return "EPIPE";
-    case ECONNABORTED: return "ECONNABORTED";
-    case ENOTCONN: return "ENOTCONN";
-    case ESHUTDOWN: return "ESHUTDOWN";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ENETUNREACH: return "ENETUNREACH";
-    case EHOSTUNREACH: return "EHOSTUNREACH";
-    case ENETDOWN: return "ENETDOWN";
-    case EHOSTDOWN: return "EHOSTDOWN";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOMEM: return "ENOMEM";
-    case EBADF: return "EBADF";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOTSOCK: return "ENOTSOCK";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EEXIST: return "EEXIST";
-    case EPERM: return "EPERM";
-    case ENOSYS: return "ENOSYS";
-    default: return "errno";
+    case EINTR:
+      return "EINTR";
+    case EAGAIN:
+      return "EAGAIN";
+    case ENOBUFS:
+      return "ENOBUFS";
+    case ECANCELED:
+      return "ECANCELED";
+    case ETIME:
+      return "ETIME";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
+    case ECONNRESET:
+      return "ECONNRESET";
+    case EPIPE:
+      return "EPIPE";
+    case ECONNABORTED:
+      return "ECONNABORTED";
+    case ENOTCONN:
+      return "ENOTCONN";
+    case ESHUTDOWN:
+      return "ESHUTDOWN";
+    case ECONNREFUSED:
+      return "ECONNREFUSED";
+    case ENETUNREACH:
+      return "ENETUNREACH";
+    case EHOSTUNREACH:
+      return "EHOSTUNREACH";
+    case ENETDOWN:
+      return "ENETDOWN";
+    case EHOSTDOWN:
+      return "EHOSTDOWN";
+    case EADDRNOTAVAIL:
+      return "EADDRNOTAVAIL";
+    case EMFILE:
+      return "EMFILE";
+    case ENFILE:
+      return "ENFILE";
+    case ENOMEM:
+      return "ENOMEM";
+    case EBADF:
+      return "EBADF";
+    case EFAULT:
+      return "EFAULT";
+    case EINVAL:
+      return "EINVAL";
+    case ENOTSOCK:
+      return "ENOTSOCK";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    case EEXIST:
+      return "EEXIST";
+    case EPERM:
+      return "EPERM";
+    case ENOSYS:
+      return "ENOSYS";
+    default:
+      return "errno";
   }
 }
 

@@ -10,17 +10,17 @@
 namespace jitgate::ringio {
 
 enum class IoError : uint8_t {
-  kNone,          // res >= 0
-  kRetry,         // EINTR, EAGAIN: submit the same operation again
-  kNoBuffers,     // ENOBUFS: the provided-buffer ring ran dry; re-arm once buffers return
-  kCanceled,      // ECANCELED: we asked for it (teardown, backpressure pause, linked timeout)
-  kTimedOut,      // ETIME (a timeout op fired), ETIMEDOUT (TCP gave up)
-  kPeerReset,     // ECONNRESET, EPIPE, ECONNABORTED, ENOTCONN, ESHUTDOWN: the peer is gone
-  kRefused,       // ECONNREFUSED: nothing listens at the backend address
-  kUnreachable,   // ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN, EADDRNOTAVAIL
-  kOutOfFiles,    // EMFILE, ENFILE, ENOMEM: a process or system limit; back off and retry later
-  kBug,           // EBADF, EFAULT, EINVAL, ENOTSOCK, EOPNOTSUPP, EEXIST: our misuse of the ring
-  kOther,         // anything else; treated like a reset and logged with its errno
+  kNone,         // res >= 0
+  kRetry,        // EINTR, EAGAIN: submit the same operation again
+  kNoBuffers,    // ENOBUFS: the provided-buffer ring ran dry; re-arm once buffers return
+  kCanceled,     // ECANCELED: we asked for it (teardown, backpressure pause, linked timeout)
+  kTimedOut,     // ETIME (a timeout op fired), ETIMEDOUT (TCP gave up)
+  kPeerReset,    // ECONNRESET, EPIPE, ECONNABORTED, ENOTCONN, ESHUTDOWN: the peer is gone
+  kRefused,      // ECONNREFUSED: nothing listens at the backend address
+  kUnreachable,  // ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN, EADDRNOTAVAIL
+  kOutOfFiles,   // EMFILE, ENFILE, ENOMEM: a process or system limit; back off and retry later
+  kBug,          // EBADF, EFAULT, EINVAL, ENOTSOCK, EOPNOTSUPP, EEXIST: our misuse of the ring
+  kOther,        // anything else; treated like a reset and logged with its errno
 };
 
 // Maps a completion result. `res` >= 0 is kNone.

@@ -83,11 +83,16 @@ absl::Status ProbeIoUring() {
       int op;
       const char* name;
     } kRequired[] = {
-        {IORING_OP_ACCEPT, "ACCEPT"},         {IORING_OP_RECV, "RECV"},
-        {IORING_OP_SEND, "SEND"},             {IORING_OP_SENDMSG, "SENDMSG"},
-        {IORING_OP_CONNECT, "CONNECT"},       {IORING_OP_TIMEOUT, "TIMEOUT"},
-        {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"}, {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
-        {IORING_OP_READ, "READ"},             {IORING_OP_SHUTDOWN, "SHUTDOWN"},
+        {IORING_OP_ACCEPT, "ACCEPT"},
+        {IORING_OP_RECV, "RECV"},
+        {IORING_OP_SEND, "SEND"},
+        {IORING_OP_SENDMSG, "SENDMSG"},
+        {IORING_OP_CONNECT, "CONNECT"},
+        {IORING_OP_TIMEOUT, "TIMEOUT"},
+        {IORING_OP_LINK_TIMEOUT, "LINK_TIMEOUT"},
+        {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
+        {IORING_OP_READ, "READ"},
+        {IORING_OP_SHUTDOWN, "SHUTDOWN"},
     };
     for (const auto& required : kRequired) {
       if (!io_uring_opcode_supported(probe, required.op)) {
@@ -118,11 +123,10 @@ absl::StatusOr<std::unique_ptr<Ring>> Ring::Create(const RingOptions& options) {
     rc = InitRing(&ring->ring_, options, flags);
   }
   if (rc < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("io_uring_queue_init(%u entries): %s (%s); %s", options.sq_entries,
-                        std::strerror(-rc), ErrnoName(-rc),
-                        rc == -ENOMEM ? "raise RLIMIT_MEMLOCK or lower limits.ring_entries"
-                                      : DisabledHint()));
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "io_uring_queue_init(%u entries): %s (%s); %s", options.sq_entries, std::strerror(-rc),
+        ErrnoName(-rc),
+        rc == -ENOMEM ? "raise RLIMIT_MEMLOCK or lower limits.ring_entries" : DisabledHint()));
   }
   ring->initialized_ = true;
   ring->setup_flags_ = flags;
@@ -141,12 +145,13 @@ Ring::~Ring() {
 io_uring_sqe* Ring::GetSqe(Tag tag) {
   JG_DCHECK(tag.op != kOpReserved);
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  while (sqe == nullptr) [[unlikely]] {
-    // The submission queue is full: hand it to the kernel and take a fresh entry.
-    const int rc = io_uring_submit(&ring_);
-    JG_CHECK(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
-    sqe = io_uring_get_sqe(&ring_);
-  }
+  while (sqe == nullptr)
+    [[unlikely]] {
+      // The submission queue is full: hand it to the kernel and take a fresh entry.
+      const int rc = io_uring_submit(&ring_);
+      JG_CHECK(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
+      sqe = io_uring_get_sqe(&ring_);
+    }
   io_uring_sqe_set_data64(sqe, PackTag(tag));
   return sqe;
 }

@@ -25,8 +25,8 @@ inline constexpr uint8_t kOpReserved = 0xff;
 
 // Layout, most significant first: op:8 | side:8 | generation:16 | slot:32.
 constexpr uint64_t PackTag(Tag tag) {
-  return (uint64_t{tag.op} << 56) | (uint64_t{tag.side} << 48) |
-         (uint64_t{tag.generation} << 32) | uint64_t{tag.slot};
+  return (uint64_t{tag.op} << 56) | (uint64_t{tag.side} << 48) | (uint64_t{tag.generation} << 32) |
+         uint64_t{tag.slot};
 }
 
 constexpr Tag UnpackTag(uint64_t user_data) {

@@ -29,7 +29,8 @@
 namespace jitgate {
 namespace {
 
-constexpr const char* kUsage = R"(jitgate: identity-aware just-in-time access gateway for PostgreSQL and MySQL.
+constexpr const char* kUsage =
+    R"(jitgate: identity-aware just-in-time access gateway for PostgreSQL and MySQL.
 
 Usage:
   jitgate --config FILE [--log-level LEVEL]   run the gateway
@@ -168,7 +169,7 @@ int Run(const config::Config& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every shard thread
-  signal(SIGPIPE, SIG_IGN);                        // sends use MSG_NOSIGNAL; belt and braces
+  signal(SIGPIPE, SIG_IGN);                       // sends use MSG_NOSIGNAL; belt and braces
 
   const std::vector<int> cpus = AllowedCpus();
   std::vector<std::unique_ptr<shard::Shard>> shards;
@@ -180,8 +181,7 @@ int Run(const config::Config& config) {
   bool ready = true;
   for (uint32_t i = 0; i < shards.size(); ++i) {
     if (absl::Status status = shards[i]->WaitReady(); !status.ok()) {
-      std::fprintf(stderr, "jitgate: shard %u failed to start: %s\n", i,
-                   status.ToString().c_str());
+      std::fprintf(stderr, "jitgate: shard %u failed to start: %s\n", i, status.ToString().c_str());
       ready = false;
     }
   }
@@ -234,8 +234,7 @@ int Run(const config::Config& config) {
          "event=summary sessions=%lu closed=%lu refused=%lu bytes_up=%lu bytes_down=%lu "
          "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu",
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
-         total.bytes_down, total.recv_enobufs, total.backpressure_pauses,
-         total.stale_completions);
+         total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions);
   return 0;
 }
 

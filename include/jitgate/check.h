@@ -11,11 +11,11 @@ namespace jitgate::internal {
 [[noreturn]] void CheckFailed(const char* condition, const char* file, int line);
 }  // namespace jitgate::internal
 
-#define JG_CHECK(cond)                                                  \
-  do {                                                                  \
-    if (!(cond)) [[unlikely]] {                                         \
-      ::jitgate::internal::CheckFailed(#cond, __FILE__, __LINE__);      \
-    }                                                                   \
+#define JG_CHECK(cond)                                             \
+  do {                                                             \
+    if (!(cond)) [[unlikely]] {                                    \
+      ::jitgate::internal::CheckFailed(#cond, __FILE__, __LINE__); \
+    }                                                              \
   } while (false)
 
 #ifdef NDEBUG

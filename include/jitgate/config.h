@@ -66,18 +66,18 @@ struct Limits {
   uint32_t buffers_in_flight_per_direction_max = 16;  // backpressure: a side with this many
                                                       // buffers not yet sent stops being read;
                                                       // 2..64
-  uint32_t send_zc_min_bytes = 0;           // sends of at least this many bytes use SEND_ZC;
-                                            // 0 disables zero-copy send
-  uint32_t ring_entries = 1024;             // submission queue entries per shard; power of two,
-                                            // 64..32768 (the completion queue is 4x)
+  uint32_t send_zc_min_bytes = 0;  // sends of at least this many bytes use SEND_ZC;
+                                   // 0 disables zero-copy send
+  uint32_t ring_entries = 1024;    // submission queue entries per shard; power of two,
+                                   // 64..32768 (the completion queue is 4x)
 };
 
 struct Config {
-  std::string path;              // file it was loaded from ("<inline>" for Parse without a file)
-  uint32_t shard_count = 1;      // resolved: "auto" becomes the number of CPUs in the process's
-                                 // affinity mask (sched_getaffinity), at most 256
-  bool shards_auto = true;       // true when the file said "auto" (or nothing)
-  bool pin_shards = true;        // pin shard i to the i-th CPU of the process's affinity mask
+  std::string path;          // file it was loaded from ("<inline>" for Parse without a file)
+  uint32_t shard_count = 1;  // resolved: "auto" becomes the number of CPUs in the process's
+                             // affinity mask (sched_getaffinity), at most 256
+  bool shards_auto = true;   // true when the file said "auto" (or nothing)
+  bool pin_shards = true;    // pin shard i to the i-th CPU of the process's affinity mask
   std::vector<Resource> resources;
   std::vector<Listener> listeners;
   Limits limits;

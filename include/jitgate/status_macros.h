@@ -10,12 +10,12 @@
 #define JG_STATUS_CONCAT_(a, b) JG_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates expr (an absl::Status); returns it from the enclosing function if it is not OK.
-#define JG_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::absl::Status jg_status_ = (expr);           \
-    if (!jg_status_.ok()) [[unlikely]] {          \
-      return jg_status_;                          \
-    }                                             \
+#define JG_RETURN_IF_ERROR(expr)         \
+  do {                                   \
+    ::absl::Status jg_status_ = (expr);  \
+    if (!jg_status_.ok()) [[unlikely]] { \
+      return jg_status_;                 \
+    }                                    \
   } while (false)
 
 // Evaluates rexpr (an absl::StatusOr<T>); on error returns its status, else moves the value into

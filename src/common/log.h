@@ -35,11 +35,11 @@ void LogLine(LogLevel level, const char* format, ...) __attribute__((format(prin
 
 }  // namespace jitgate
 
-#define JG_LOG(level, ...)                                        \
-  do {                                                            \
-    if (::jitgate::LogEnabled(::jitgate::LogLevel::level)) {      \
+#define JG_LOG(level, ...)                                         \
+  do {                                                             \
+    if (::jitgate::LogEnabled(::jitgate::LogLevel::level)) {       \
       ::jitgate::LogLine(::jitgate::LogLevel::level, __VA_ARGS__); \
-    }                                                             \
+    }                                                              \
   } while (false)
 
 #endif  // JITGATE_SRC_COMMON_LOG_H_

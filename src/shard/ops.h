@@ -8,17 +8,17 @@
 namespace jitgate::shard {
 
 enum Op : uint8_t {
-  kOpAccept = 1,       // slot = listener index; multishot
-  kOpWake,             // eventfd read: control messages from the main thread
-  kOpTick,             // periodic timer: idle timeouts, refusal deadlines, shutdown grace
-  kOpConnect,          // backend connect(2); slot = session
-  kOpConnectTimeout,   // the link timeout bounding kOpConnect
-  kOpRecv,             // side = Side; multishot recv into the shard's buffer group
-  kOpSend,             // side = Side; one send in flight per direction
-  kOpShutdown,         // side = Side; shutdown(SHUT_WR) of the direction's destination
-  kOpCancel,           // a cancel request we submitted (backpressure pause or teardown)
-  kOpRefuseSend,       // the protocol error sent to a refused client
-  kOpListenerCancel,   // canceling a listener's multishot accept at shutdown
+  kOpAccept = 1,      // slot = listener index; multishot
+  kOpWake,            // eventfd read: control messages from the main thread
+  kOpTick,            // periodic timer: idle timeouts, refusal deadlines, shutdown grace
+  kOpConnect,         // backend connect(2); slot = session
+  kOpConnectTimeout,  // the link timeout bounding kOpConnect
+  kOpRecv,            // side = Side; multishot recv into the shard's buffer group
+  kOpSend,            // side = Side; one send in flight per direction
+  kOpShutdown,        // side = Side; shutdown(SHUT_WR) of the direction's destination
+  kOpCancel,          // a cancel request we submitted (backpressure pause or teardown)
+  kOpRefuseSend,      // the protocol error sent to a refused client
+  kOpListenerCancel,  // canceling a listener's multishot accept at shutdown
 };
 
 // A session relays two directions. kUp: client -> backend. kDown: backend -> client.
@@ -26,9 +26,9 @@ enum Side : uint8_t { kUp = 0, kDown = 1 };
 
 enum class CloseReason : uint8_t {
   kNone,
-  kClientEof,              // the client closed first, both directions drained
-  kBackendEof,             // the backend closed first, both directions drained
-  kClientReset,            // recv/send on the client socket failed (reset, broken pipe)
+  kClientEof,    // the client closed first, both directions drained
+  kBackendEof,   // the backend closed first, both directions drained
+  kClientReset,  // recv/send on the client socket failed (reset, broken pipe)
   kBackendReset,
   kIdleTimeout,            // no bytes either way for limits.idle_timeout_s
   kBackendConnectFailed,   // refused or unreachable; the client got a protocol error

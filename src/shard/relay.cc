@@ -132,7 +132,8 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   SetNoDelay(fd);
   FormatPeer(fd, &s.client_text);
   if (open_count_ >= config_.limits.sessions_per_shard_max) {
-    JG_LOG(kWarn, "event=refused shard=%u session=%lu listener=%s client=%s "
+    JG_LOG(kWarn,
+           "event=refused shard=%u session=%lu listener=%s client=%s "
            "reason=sessions_per_shard_max limit=%u",
            shard_index_, s.id, ListenerOf(s).name.c_str(), s.client_text.data(),
            config_.limits.sessions_per_shard_max);
@@ -142,8 +143,8 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   ++open_count_;
   s.counted = true;
   ++stats_->sessions_opened;
-  JG_LOG(kInfo, "event=session_open shard=%u session=%lu listener=%s client=%s", shard_index_,
-         s.id, ListenerOf(s).name.c_str(), s.client_text.data());
+  JG_LOG(kInfo, "event=session_open shard=%u session=%lu listener=%s client=%s", shard_index_, s.id,
+         ListenerOf(s).name.c_str(), s.client_text.data());
   StartConnect(slot, now_ms);
 }
 
@@ -187,8 +188,10 @@ void Relay::OnConnect(uint32_t slot, int32_t res) {
   std::snprintf(detail, sizeof(detail), "resource \"%s\" at %s: %s", resource.name.c_str(),
                 resource.address.text.c_str(),
                 timed_out ? "connect timed out" : std::strerror(-res));
-  JG_LOG(kWarn, "event=backend_connect_failed shard=%u session=%lu resource=%s address=%s "
-         "error=%s", shard_index_, s.id, resource.name.c_str(), resource.address.text.c_str(),
+  JG_LOG(kWarn,
+         "event=backend_connect_failed shard=%u session=%lu resource=%s address=%s "
+         "error=%s",
+         shard_index_, s.id, resource.name.c_str(), resource.address.text.c_str(),
          timed_out ? "ETIMEDOUT" : ringio::ErrnoName(-res));
   Refuse(slot, timed_out ? CloseReason::kBackendConnectTimeout : CloseReason::kBackendConnectFailed,
          detail, now_ms_);
@@ -290,8 +293,8 @@ void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
       return;
     case IoError::kBug:
     case IoError::kOutOfFiles:
-      JG_LOG(kError, "event=recv_failed shard=%u session=%lu side=%s error=%s", shard_index_,
-             s.id, side == kUp ? "client" : "backend", ringio::ErrnoName(-res));
+      JG_LOG(kError, "event=recv_failed shard=%u session=%lu side=%s error=%s", shard_index_, s.id,
+             side == kUp ? "client" : "backend", ringio::ErrnoName(-res));
       BeginClose(slot, CloseReason::kInternal);
       return;
     default:

@@ -166,14 +166,14 @@ class Relay {
   ringio::BufRing* const buffers_;
   ShardStats* const stats_;
 
-  uint32_t pause_threshold_ = 0;   // limits.buffers_in_flight_per_direction_max
+  uint32_t pause_threshold_ = 0;  // limits.buffers_in_flight_per_direction_max
   uint32_t send_zc_min_bytes_ = 0;
   int64_t idle_timeout_ms_ = 0;
   __kernel_timespec connect_timeout_{};
 
   std::vector<Session> sessions_;
   std::vector<BufferMeta> buffer_meta_;  // by buffer id
-  std::vector<uint32_t> free_slots_;  // a stack
+  std::vector<uint32_t> free_slots_;     // a stack
   std::vector<Parked> parked_;
   uint32_t active_count_ = 0;  // slots not free (including the refusal reserve)
   uint32_t open_count_ = 0;    // sessions counted against sessions_per_shard_max

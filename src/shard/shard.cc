@@ -56,7 +56,9 @@ Shard::~Shard() {
   }
 }
 
-void Shard::Start() { thread_ = std::thread([this] { ThreadMain(); }); }
+void Shard::Start() {
+  thread_ = std::thread([this] { ThreadMain(); });
+}
 
 absl::Status Shard::WaitReady() {
   ready_.acquire();
@@ -142,8 +144,8 @@ absl::Status Shard::SetUp() {
   wake_->Arm(ring_.get(), Tag{kOpWake, 0, 0, 0});
   ArmTick();
   if (const int rc = ring_->Submit(); rc < 0) {
-    return absl::InternalError(absl::StrFormat("shard %u: first submit: %s", index_,
-                                               std::strerror(-rc)));
+    return absl::InternalError(
+        absl::StrFormat("shard %u: first submit: %s", index_, std::strerror(-rc)));
   }
   return absl::OkStatus();
 }
@@ -156,8 +158,8 @@ absl::Status Shard::OpenListeners() {
     const sockaddr_storage& address = listener.address.addr;
     const int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      return absl::InternalError(absl::StrFormat("listener %s: socket: %s", listener.name,
-                                                 std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrFormat("listener %s: socket: %s", listener.name, std::strerror(errno)));
     }
     listen_fds_[i] = fd;
     const int one = 1;
@@ -165,8 +167,8 @@ absl::Status Shard::OpenListeners() {
     // incoming connections across them, so shards never share an accept queue.
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-      return absl::InternalError(absl::StrFormat("listener %s: setsockopt: %s", listener.name,
-                                                 std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrFormat("listener %s: setsockopt: %s", listener.name, std::strerror(errno)));
     }
     if (bind(fd, reinterpret_cast<const sockaddr*>(&address), listener.address.addr_length) != 0) {
       const int error = errno;
@@ -176,8 +178,8 @@ absl::Status Shard::OpenListeners() {
           error == EADDRINUSE ? " (another process listens there; pick another address)" : ""));
     }
     if (listen(fd, kListenBacklog) != 0) {
-      return absl::InternalError(absl::StrFormat("listener %s: listen: %s", listener.name,
-                                                 std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrFormat("listener %s: listen: %s", listener.name, std::strerror(errno)));
     }
   }
   return absl::OkStatus();
@@ -285,8 +287,8 @@ void Shard::BeginStop(bool immediate) {
         listen_fds_[i] = -1;
       }
     }
-    JG_LOG(kInfo, "event=shard_stopping shard=%u sessions=%u grace_s=%u", index_,
-           relay_->active(), immediate ? 0 : config_.limits.shutdown_grace_s);
+    JG_LOG(kInfo, "event=shard_stopping shard=%u sessions=%u grace_s=%u", index_, relay_->active(),
+           immediate ? 0 : config_.limits.shutdown_grace_s);
   }
   if (immediate) {
     stop_deadline_ms_ = now_ms_;

@@ -69,7 +69,7 @@ class Shard {
   std::unique_ptr<ringio::BufRing> buffers_;
   std::optional<ringio::Wake> wake_;
   std::unique_ptr<Relay> relay_;
-  std::vector<int> listen_fds_;      // by listener index; -1 once closed
+  std::vector<int> listen_fds_;  // by listener index; -1 once closed
   std::vector<bool> accept_armed_;
 
   ShardStats stats_;

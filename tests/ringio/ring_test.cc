@@ -1,6 +1,8 @@
 // Tests of ringio over loopback TCP sockets: accept, multishot recv into provided buffers with
 // ENOBUFS as flow control, send and send_zc with its notification, timeouts, cancellation,
 // the eventfd wake from another thread, and tags.
+#include "ringio/ring.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -16,7 +18,6 @@
 #include "gtest/gtest.h"
 #include "ringio/buf_ring.h"
 #include "ringio/result.h"
-#include "ringio/ring.h"
 #include "ringio/tag.h"
 #include "ringio/wake.h"
 

@@ -14,9 +14,9 @@
 namespace jitgate::parsers::pg {
 
 inline constexpr char kMsgErrorResponse = 'E';  // 55.7 ErrorResponse
-inline constexpr char kFieldSeverity = 'S';      // localized severity
-inline constexpr char kFieldSeverityV = 'V';     // non-localized severity (9.6+)
-inline constexpr char kFieldCode = 'C';          // SQLSTATE
+inline constexpr char kFieldSeverity = 'S';     // localized severity
+inline constexpr char kFieldSeverityV = 'V';    // non-localized severity (9.6+)
+inline constexpr char kFieldCode = 'C';         // SQLSTATE
 inline constexpr char kFieldMessage = 'M';
 inline constexpr char kFieldDetail = 'D';
 inline constexpr char kFieldHint = 'H';
