@@ -216,6 +216,12 @@ void Ring::Read(int fd, void* data, uint32_t size, Tag tag) {
   io_uring_sqe_set_data64(sqe, PackTag(tag));
 }
 
+void Ring::PollAdd(int fd, uint32_t mask, Tag tag) {
+  io_uring_sqe* sqe = GetSqe(tag);
+  io_uring_prep_poll_add(sqe, fd, mask);
+  io_uring_sqe_set_data64(sqe, PackTag(tag));
+}
+
 void Ring::Shutdown(int fd, int how, Tag tag) {
   io_uring_sqe* sqe = GetSqe(tag);
   io_uring_prep_shutdown(sqe, fd, how);

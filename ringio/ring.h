@@ -62,6 +62,9 @@ class Ring {
   // A one-shot timer; `timeout` must stay valid until the SQE is submitted.
   void Timeout(const __kernel_timespec* timeout, Tag tag);
   void Read(int fd, void* data, uint32_t size, Tag tag);
+  // One-shot poll; the completion's res is the ready mask (POLLERR and POLLHUP are always
+  // reported, whatever `mask` asks for).
+  void PollAdd(int fd, uint32_t mask, Tag tag);
   void Shutdown(int fd, int how, Tag tag);
   // Cancels the request whose user_data is PackTag(target).
   void Cancel(Tag target, Tag tag);

@@ -8,7 +8,9 @@ namespace jitgate::parsers::mysql {
 size_t EncodeErrPacket(uint8_t sequence_id, uint16_t error_code, std::string_view sqlstate,
                        std::string_view message, std::span<std::byte> out) {
   constexpr size_t kHeaderSize = 4;             // 3-byte payload length + sequence id
-  constexpr size_t kPayloadSizeMax = 0xffffff;  // one packet; longer messages are cut
+  // A payload of exactly 0xffffff announces a continuation packet, so one packet holds at most
+  // 0xfffffe bytes; longer messages are cut.
+  constexpr size_t kPayloadSizeMax = 0xfffffe;
   const bool with_state = sqlstate.size() == 5;
   size_t payload = 1 + 2 + (with_state ? 6 : 0) + message.size();
   if (payload > kPayloadSizeMax) {

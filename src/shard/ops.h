@@ -17,7 +17,9 @@ enum Op : uint8_t {
   kOpSend,            // side = Side; one send in flight per direction
   kOpShutdown,        // side = Side; shutdown(SHUT_WR) of the direction's destination
   kOpCancel,          // a cancel request we submitted (backpressure pause or teardown)
-  kOpRefuseSend,      // the protocol error sent to a refused client
+  kOpRefuseSend,      // side 0: the protocol error sent to a refused client; side 1: the 'N'
+                      // answering a refused PostgreSQL client's SSLRequest / GSSENCRequest
+  kOpWatch,           // side = Side; poll for error/hang-up on a paused direction's source
   kOpListenerCancel,  // canceling a listener's multishot accept at shutdown
 };
 

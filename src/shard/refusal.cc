@@ -53,9 +53,6 @@ size_t EncodeRefusal(config::Protocol protocol, CloseReason reason, std::string_
       sqlstate = "53000";
       text = "jitgate: out of file descriptors, try again later";
       break;
-    case CloseReason::kBackendConnectTimeout:
-      text = "jitgate: the database is unavailable (connect timed out)";
-      break;
     default:
       break;
   }

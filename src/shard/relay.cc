@@ -5,13 +5,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "jitgate/check.h"
+#include "jitgate/parsers/pg/startup.h"
 #include "ringio/result.h"
 #include "src/common/log.h"
 #include "src/shard/refusal.h"
@@ -29,6 +32,8 @@ using ringio::Tag;
 constexpr uint32_t kRefusalReserve = 64;
 // How long a refused client gets to read its error and hang up before we close.
 constexpr int64_t kRefusalLingerMs = 2000;
+// The answer to SSLRequest / GSSENCRequest meaning "not supported here, go on in plain text".
+constexpr char kNoEncryption = 'N';
 
 void FormatPeer(int fd, std::array<char, 64>* out) {
   sockaddr_storage address{};
@@ -127,6 +132,8 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   s.last_activity_ms = now_ms;
   s.refusal_length = 0;
   s.counted = false;
+  s.refusal_sent = false;
+  s.startup_have = 0;
   s.flows = {};
   ++active_count_;
   SetNoDelay(fd);
@@ -185,9 +192,14 @@ void Relay::OnConnect(uint32_t slot, int32_t res) {
   const IoError error = ClassifyResult(res);
   const bool timed_out = error == IoError::kCanceled || error == IoError::kTimedOut;
   char detail[256];
-  std::snprintf(detail, sizeof(detail), "resource \"%s\" at %s: %s", resource.name.c_str(),
-                resource.address.text.c_str(),
-                timed_out ? "connect timed out" : std::strerror(-res));
+  if (timed_out) {
+    std::snprintf(detail, sizeof(detail), "resource \"%s\" at %s: connect timed out after %u ms",
+                  resource.name.c_str(), resource.address.text.c_str(),
+                  config_.limits.connect_timeout_ms);
+  } else {
+    std::snprintf(detail, sizeof(detail), "resource \"%s\" at %s: %s", resource.name.c_str(),
+                  resource.address.text.c_str(), std::strerror(-res));
+  }
   JG_LOG(kWarn,
          "event=backend_connect_failed shard=%u session=%lu resource=%s address=%s "
          "error=%s",
@@ -209,11 +221,55 @@ void Relay::Refuse(uint32_t slot, CloseReason reason, const char* detail, int64_
   s.refusal_length = static_cast<uint16_t>(
       EncodeRefusal(ListenerOf(s).protocol, reason, detail, std::span(s.refusal)));
   JG_CHECK(s.refusal_length > 0);
+  if (ListenerOf(s).protocol == config::Protocol::kPostgres) {
+    // The client speaks first; the error goes out once its StartupMessage has arrived.
+    if (!s.flows[kUp].recv_armed) {
+      ArmRecv(slot, kUp);
+    }
+    return;
+  }
+  SendRefusal(slot);  // MySQL: the server speaks first; the ERR replaces the handshake
+}
+
+void Relay::SendRefusal(uint32_t slot) {
+  Session& s = sessions_[slot];
+  s.refusal_sent = true;
   ring_->Send(s.client_fd, s.refusal.data(), s.refusal_length, MakeTag(kOpRefuseSend, slot));
   ++s.ops_in_flight;
 }
 
-void Relay::OnRefuseSent(uint32_t slot, int32_t res) {
+void Relay::FeedStartup(uint32_t slot, const std::byte* data, uint32_t size) {
+  namespace pg = parsers::pg;
+  Session& s = sessions_[slot];
+  while (size > 0 && !s.refusal_sent && s.state == State::kRefusing) {
+    const uint32_t take = std::min<uint32_t>(size, pg::kStartupHeaderSize - s.startup_have);
+    std::memcpy(s.startup_header.data() + s.startup_have, data, take);
+    s.startup_have = static_cast<uint8_t>(s.startup_have + take);
+    data += take;
+    size -= take;
+    if (s.startup_have < pg::kStartupHeaderSize) {
+      return;
+    }
+    s.startup_have = 0;
+    switch (pg::DecodeStartupHeader(s.startup_header).kind) {
+      case pg::StartupKind::kSslRequest:
+      case pg::StartupKind::kGssEncRequest:
+        ring_->Send(s.client_fd, &kNoEncryption, 1, MakeTag(kOpRefuseSend, slot, 1));
+        ++s.ops_in_flight;
+        break;
+      case pg::StartupKind::kCancelRequest:
+        BeginClose(slot, s.reason);  // nothing to cancel: there is no backend
+        return;
+      case pg::StartupKind::kNeedMore:
+      case pg::StartupKind::kStartupMessage:
+      case pg::StartupKind::kInvalid:
+        SendRefusal(slot);  // the rest of the packet is read and discarded
+        return;
+    }
+  }
+}
+
+void Relay::OnRefuseSent(uint32_t slot, uint8_t side, int32_t res) {
   Session& s = sessions_[slot];
   if (s.state != State::kRefusing) {
     return;
@@ -222,11 +278,16 @@ void Relay::OnRefuseSent(uint32_t slot, int32_t res) {
     BeginClose(slot, s.reason);
     return;
   }
+  if (side == 1) {
+    return;  // the 'N': now the client sends its StartupMessage
+  }
   // Half-close and read until the client hangs up, so it reads the error instead of a reset
   // (closing a socket with unread input sends RST, which can discard our message).
   ring_->Shutdown(s.client_fd, SHUT_WR, MakeTag(kOpShutdown, slot, kDown));
   ++s.ops_in_flight;
-  ArmRecv(slot, kUp);
+  if (!s.flows[kUp].recv_armed) {
+    ArmRecv(slot, kUp);
+  }
 }
 
 void Relay::ArmRecv(uint32_t slot, uint8_t side) {
@@ -249,6 +310,9 @@ void Relay::OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t
       s.last_activity_ms = now_ms;
       Enqueue(slot, side, buffer_id, static_cast<uint32_t>(cqe.res));
     } else {
+      if (s.state == State::kRefusing && !s.refusal_sent && cqe.res > 0) {
+        FeedStartup(slot, buffers_->Data(buffer_id), static_cast<uint32_t>(cqe.res));
+      }
       buffers_->Release(buffer_id);  // refusing or closing: input is discarded
     }
   }
@@ -321,10 +385,43 @@ void Relay::Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t le
     ++stats_->backpressure_pauses;
     ring_->Cancel(MakeTag(kOpRecv, slot, side), MakeTag(kOpCancel, slot, side));
     ++s.ops_in_flight;
+    WatchSource(slot, side);
   }
   if (!flow.send_in_flight) {
     StartSend(slot, side);
   }
+}
+
+void Relay::WatchSource(uint32_t slot, uint8_t side) {
+  // While a source is not read, nothing would notice it reset: a client that vanishes while
+  // its backend is stuck would hold both sockets until the idle timeout. A poll reports the
+  // error (POLLERR/POLLHUP are always reported) without consuming any data.
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (flow.watch_armed) {
+    return;  // one watch per direction; it stays armed across pauses until it fires
+  }
+  flow.watch_armed = true;
+  ring_->PollAdd(SourceFd(s, side), POLLERR | POLLHUP, MakeTag(kOpWatch, slot, side));
+  ++s.ops_in_flight;
+}
+
+void Relay::OnWatch(uint32_t slot, uint8_t side, int32_t res) {
+  Session& s = sessions_[slot];
+  s.flows[side].watch_armed = false;
+  if (s.state != State::kRelaying || res <= 0) {
+    return;  // canceled at teardown
+  }
+  int error = 0;
+  socklen_t length = sizeof(error);
+  (void)getsockopt(SourceFd(s, side), SOL_SOCKET, SO_ERROR, &error, &length);
+  if (error != 0 || (res & POLLERR)) {
+    JG_LOG(kInfo, "event=source_reset_while_paused shard=%u session=%lu side=%s error=%s",
+           shard_index_, s.id, side == kUp ? "client" : "backend", ringio::ErrnoName(error));
+    BeginClose(slot, side == kUp ? CloseReason::kClientReset : CloseReason::kBackendReset);
+  }
+  // A hang-up without an error (both directions shut down) leaves data to read: the recv,
+  // once resumed, delivers it and the EOF.
 }
 
 void Relay::PopHead(Flow* flow) {
@@ -477,7 +574,11 @@ void Relay::OnCompletion(Tag tag, const io_uring_cqe& cqe, int64_t now_ms) {
       OnSend(slot, side, cqe);
       break;
     case kOpRefuseSend:
-      OnRefuseSent(slot, cqe.res);
+      OnRefuseSent(slot, tag.side, cqe.res);
+      OpDone(slot);
+      break;
+    case kOpWatch:
+      OnWatch(slot, side, cqe.res);
       OpDone(slot);
       break;
     case kOpConnectTimeout:  // -ETIME fired (the connect gets -ECANCELED) or -ECANCELED

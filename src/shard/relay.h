@@ -101,7 +101,8 @@ class Relay {
     bool source_eof = false;
     bool destination_shut = false;
     bool send_in_flight = false;
-    bool zc_waiting = false;  // zero-copy send: result seen, notification pending
+    bool zc_waiting = false;   // zero-copy send: result seen, notification pending
+    bool watch_armed = false;  // a poll watches the source for a reset while it is not read
     int32_t zc_result = 0;
     uint64_t bytes = 0;
     msghdr message{};
@@ -123,6 +124,11 @@ class Relay {
     int64_t deadline_ms = 0;  // refusals: when to stop waiting for the client to hang up
     std::array<Flow, 2> flows{};
     uint16_t refusal_length = 0;
+    bool refusal_sent = false;
+    // PostgreSQL refusals wait for the client's StartupMessage (libpq ignores errors sent in
+    // answer to SSLRequest): the start-up packet header read so far.
+    uint8_t startup_have = 0;
+    std::array<std::byte, 8> startup_header{};
     std::array<std::byte, 512> refusal{};
     std::array<char, 64> client_text{};
   };
@@ -141,7 +147,13 @@ class Relay {
   void StartConnect(uint32_t slot, int64_t now_ms);
   void OnConnect(uint32_t slot, int32_t res);
   void Refuse(uint32_t slot, CloseReason reason, const char* detail, int64_t now_ms);
-  void OnRefuseSent(uint32_t slot, int32_t res);
+  void SendRefusal(uint32_t slot);
+  void OnRefuseSent(uint32_t slot, uint8_t side, int32_t res);
+  // Reads a refused PostgreSQL client's start-up packets: answers SSLRequest/GSSENCRequest with
+  // 'N' and sends the refusal once the StartupMessage header is in.
+  void FeedStartup(uint32_t slot, const std::byte* data, uint32_t size);
+  void WatchSource(uint32_t slot, uint8_t side);
+  void OnWatch(uint32_t slot, uint8_t side, int32_t res);
 
   void ArmRecv(uint32_t slot, uint8_t side);
   void OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t now_ms);

@@ -225,6 +225,7 @@ void Shard::Dispatch(const io_uring_cqe& cqe) {
     case kOpShutdown:
     case kOpCancel:
     case kOpRefuseSend:
+    case kOpWatch:
       relay_->OnCompletion(tag, cqe, now_ms_);
       break;
     default:

@@ -681,6 +681,36 @@ INSTANTIATE_TEST_SUITE_P(Protocols, RelayProtocolTest, ::testing::Values("postgr
 // ---------------------------------------------------------------------------------------------
 // Refusal readers
 
+// The start-up packets libpq sends: SSLRequest (55.2.10) and a protocol 3.0 StartupMessage.
+const std::string kPgSslRequest("\0\0\0\x08\x04\xd2\x16\x2f", 8);
+std::string PgStartupMessage() {
+  const std::string body = std::string("\0\x03\0\0", 4) + "user" + '\0' + "agent" + '\0' +
+                           "database" + '\0' + "orders" + '\0' + '\0';
+  const uint32_t length = static_cast<uint32_t>(body.size() + 4);
+  std::string packet(4, '\0');
+  for (int i = 0; i < 4; ++i) {
+    packet[i] = static_cast<char>(length >> (24 - 8 * i));
+  }
+  return packet + body;
+}
+
+// Reads what a refused client receives. PostgreSQL: the gateway answers an SSLRequest with 'N'
+// and sends its ErrorResponse only after the StartupMessage (libpq 15.9+ ignores errors sent
+// during SSL negotiation), so the client plays libpq: SSLRequest (when `ssl_first`), then the
+// StartupMessage, then reads to EOF. MySQL: the ERR arrives unprompted.
+Drained ReadRefusal(const std::string& protocol, int fd, bool ssl_first = true) {
+  if (protocol == "postgres") {
+    if (ssl_first) {
+      EXPECT_TRUE(SendText(fd, kPgSslRequest));
+      char answer = 0;
+      EXPECT_EQ(recv(fd, &answer, 1, MSG_WAITALL), 1);
+      EXPECT_EQ(answer, 'N') << "SSLRequest must be declined before the error";
+    }
+    EXPECT_TRUE(SendText(fd, PgStartupMessage()));
+  }
+  return RecvUntilEof(fd);
+}
+
 // Checks that `bytes` is exactly one PostgreSQL ErrorResponse containing `sqlstate` and
 // "jitgate".
 void ExpectPgRefusal(const std::string& bytes, const std::string& sqlstate) {
@@ -1046,11 +1076,7 @@ TEST_P(RelayProtocolTest, BackendDownSendsRefusal) {
   ASSERT_NO_FATAL_FAILURE(gateway.Start(GetParam(), dead.port(), kBaseLimits));
   Fd client = Connect(gateway.port());
   ASSERT_TRUE(client.valid());
-  if (GetParam() == "postgres") {
-    // libpq speaks first (SSLRequest, 55.2.10); the refusal must still arrive whole.
-    ASSERT_TRUE(SendText(client.get(), std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8)));
-  }
-  const Drained drained = RecvUntilEof(client.get());
+  const Drained drained = ReadRefusal(GetParam(), client.get());
   EXPECT_TRUE(drained.eof) << std::strerror(drained.error);
   ExpectRefusal(GetParam(), drained.bytes, /*sessions_max=*/false);
   client.Reset();
@@ -1066,13 +1092,49 @@ TEST_F(RelayTest, RefusedClientThatNeverHangsUpIsClosed) {
   ASSERT_NO_FATAL_FAILURE(gateway.Start("postgres", dead.port(), R"("shutdown_grace_s": 20)"));
   Fd client = Connect(gateway.port());
   ASSERT_TRUE(client.valid());
-  const Drained drained = RecvUntilEof(client.get());
+  const Drained drained = ReadRefusal("postgres", client.get(), /*ssl_first=*/false);
   EXPECT_TRUE(drained.eof) << std::strerror(drained.error);
   ExpectPgRefusal(drained.bytes, "08006");
   // The client stays connected; the stop waits only for the linger.
   const int64_t stop_ms = gateway.Stop(false, seconds(10));
   EXPECT_LT(stop_ms, 5000) << "the refused session waited for the shutdown grace";
   std::printf("refused session closed; stop took %lld ms\n", static_cast<long long>(stop_ms));
+  ExpectCleanStats(gateway.stats(), 1);
+}
+
+// A refused PostgreSQL client that never sends its start-up packet gets nothing (there is no
+// protocol point to answer at) and is closed after the refusal linger.
+TEST_F(RelayTest, RefusedPgClientThatSendsNothingIsClosedAfterTheLinger) {
+  PortReservation dead;
+  Gateway gateway;
+  ASSERT_NO_FATAL_FAILURE(gateway.Start("postgres", dead.port(), R"("shutdown_grace_s": 20)"));
+  Fd client = Connect(gateway.port());
+  ASSERT_TRUE(client.valid());
+  const Clock::time_point start = Clock::now();
+  const Drained drained = RecvUntilEof(client.get());
+  EXPECT_TRUE(drained.eof || drained.error == ECONNRESET) << std::strerror(drained.error);
+  EXPECT_TRUE(drained.bytes.empty()) << drained.bytes.size() << " unexpected bytes";
+  EXPECT_GE(MsSince(start), 1500);
+  gateway.Stop(false, seconds(10));
+  ExpectCleanStats(gateway.stats(), 1);
+}
+
+// A CancelRequest for a refused session (there is no backend to cancel) is closed at once.
+TEST_F(RelayTest, RefusedPgCancelRequestIsClosed) {
+  PortReservation dead;
+  Gateway gateway;
+  ASSERT_NO_FATAL_FAILURE(gateway.Start("postgres", dead.port(), R"("shutdown_grace_s": 20)"));
+  Fd client = Connect(gateway.port());
+  ASSERT_TRUE(client.valid());
+  // CancelRequest: length 16, code 80877102, pid, secret key.
+  ASSERT_TRUE(
+      SendText(client.get(), std::string("\0\0\0\x10\x04\xd2\x16\x2e\0\0\0\x01\0\0\0\x02", 16)));
+  const Clock::time_point start = Clock::now();
+  const Drained drained = RecvUntilEof(client.get());
+  EXPECT_TRUE(drained.eof || drained.error == ECONNRESET) << std::strerror(drained.error);
+  EXPECT_TRUE(drained.bytes.empty());
+  EXPECT_LT(MsSince(start), 1500);
+  gateway.Stop(false, seconds(10));
   ExpectCleanStats(gateway.stats(), 1);
 }
 
@@ -1092,7 +1154,7 @@ TEST_P(RelayProtocolTest, SessionsMaxRefusesTheThirdAndRecovers) {
 
   Fd third = Connect(gateway.port());
   ASSERT_TRUE(third.valid());
-  const Drained refused = RecvUntilEof(third.get());
+  const Drained refused = ReadRefusal(GetParam(), third.get());
   EXPECT_TRUE(refused.eof) << std::strerror(refused.error);
   ExpectRefusal(GetParam(), refused.bytes, /*sessions_max=*/true);
   third.Reset();
@@ -1490,7 +1552,7 @@ TEST_P(RelayProtocolTest, BackendConnectTimeoutSendsRefusal) {
   Fd client = Connect(gateway.port());
   ASSERT_TRUE(client.valid());
   const Clock::time_point start = Clock::now();
-  const Drained drained = RecvUntilEof(client.get());
+  const Drained drained = ReadRefusal(GetParam(), client.get());
   const int64_t ms = MsSince(start);
   EXPECT_TRUE(drained.eof) << std::strerror(drained.error);
   ExpectRefusal(GetParam(), drained.bytes, /*sessions_max=*/false);
