@@ -25,7 +25,9 @@
 #   MY_THREADS="1 8"            sysbench --threads values
 #   WORKLOADS="pg mysql"        which workloads to run
 #   JITGATE=/path    use this jitgate binary instead of building build-release/src/jitgate
-#   JITGATE_LOG_LEVEL=info   jitgate --log-level (must let its event=ready line through)
+#   JITGATE_LOG_LEVEL=warn   jitgate --log-level
+#   JITGATE_SHARDS=2         jitgate shards ("auto" = one per CPU)
+#   JITGATE_PIN=true         jitgate pin_shards (true pins shard i to CPU i)
 #   OUT=file         also write the table to this file
 # Exit status: 0 when every run succeeded, 1 when any run (or a proxy) failed, 2 on bad usage.
 set -euo pipefail
@@ -55,7 +57,9 @@ PG_MODES=${PG_MODES:-"simple extended"}
 PG_CLIENTS=${PG_CLIENTS:-"1 32"}
 MY_THREADS=${MY_THREADS:-"1 8"}
 WORKLOADS=${WORKLOADS:-"pg mysql"}
-JITGATE_LOG_LEVEL=${JITGATE_LOG_LEVEL:-info}
+JITGATE_LOG_LEVEL=${JITGATE_LOG_LEVEL:-warn}
+JITGATE_SHARDS=${JITGATE_SHARDS:-2}
+JITGATE_PIN=${JITGATE_PIN:-true}
 for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "e2e: $v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
@@ -205,15 +209,14 @@ if has_target jitgate; then
     resources+=("\"maria\": {\"protocol\": \"mysql\", \"address\": \"127.0.0.1:$MY_PORT\"}")
   fi
   {
-    printf '{"shards": 2,\n "listeners": ['
+    printf '{"shards": %s, "pin_shards": %s,\n "listeners": [' "$JITGATE_SHARDS" "$JITGATE_PIN"
     (IFS=,; printf '%s' "${listeners[*]}")
     printf '],\n "resources": {'
     (IFS=,; printf '%s' "${resources[*]}")
     printf '}}\n'
   } >"$TMP/jitgate.json"
   log "starting jitgate $JITGATE (pg 127.0.0.1:$J_PG_PORT, mysql 127.0.0.1:$J_MY_PORT)"
-  # event=ready is an info line, so --log-level warn would hide it from jg_jitgate_start; info
-  # costs one line per new connection and nothing per query (the clients keep their connections).
+  # event=ready prints at every log level; warn keeps per-connection lines out of the way.
   if jg_jitgate_start "$TMP/jitgate.json" "$TMP/jitgate.log" --log-level "$JITGATE_LOG_LEVEL" &&
     [[ -n ${JG_JITGATE_PID:-} ]]; then
     PROXY_PID[jitgate]=$JG_JITGATE_PID
