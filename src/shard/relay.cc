@@ -85,6 +85,7 @@ absl::Status Relay::Init() {
   sessions_.resize(slot_count);
   buffer_meta_.resize(buffers_->count());
   free_slots_.reserve(slot_count);
+  active_slots_.reserve(slot_count);
   parked_.reserve(size_t{slot_count} * 2);
   for (uint32_t slot = slot_count; slot-- > 0;) {
     free_slots_.push_back(slot);
@@ -135,7 +136,8 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   s.refusal_sent = false;
   s.startup_have = 0;
   s.flows = {};
-  ++active_count_;
+  s.active_index = static_cast<uint32_t>(active_slots_.size());
+  active_slots_.push_back(slot);
   SetNoDelay(fd);
   FormatPeer(fd, &s.client_text);
   if (open_count_ >= config_.limits.sessions_per_shard_max) {
@@ -671,7 +673,11 @@ void Relay::FreeSlot(uint32_t slot) {
   s.client_fd = -1;
   s.backend_fd = -1;
   s.state = State::kFree;
-  --active_count_;
+  // Swap-remove from the dense list of live slots.
+  const uint32_t moved = active_slots_.back();
+  active_slots_[s.active_index] = moved;
+  sessions_[moved].active_index = s.active_index;
+  active_slots_.pop_back();
   free_slots_.push_back(slot);
 }
 
@@ -695,7 +701,9 @@ void Relay::AfterBatch() {
 
 void Relay::CheckTimers(int64_t now_ms) {
   now_ms_ = now_ms;
-  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+  // Backwards: closing a session may swap-remove it, moving an already visited one into its place.
+  for (size_t i = active_slots_.size(); i-- > 0;) {
+    const uint32_t slot = active_slots_[i];
     Session& s = sessions_[slot];
     switch (s.state) {
       case State::kRelaying:
@@ -719,10 +727,8 @@ void Relay::CheckTimers(int64_t now_ms) {
 }
 
 void Relay::CloseAll(CloseReason reason) {
-  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
-    if (sessions_[slot].state != State::kFree) {
-      BeginClose(slot, reason);
-    }
+  for (size_t i = active_slots_.size(); i-- > 0;) {
+    BeginClose(active_slots_[i], reason);
   }
 }
 
