@@ -1,6 +1,8 @@
 // Implementation of jitgate/parsers/pg/startup.h.
 #include "jitgate/parsers/pg/startup.h"
 
+#include <cstring>
+
 namespace jitgate::parsers::pg {
 namespace {
 
@@ -52,6 +54,123 @@ StartupHeader DecodeStartupHeader(std::span<const std::byte> bytes) {
       header.kind = StartupKind::kStartupMessage;
       return header;
   }
+}
+
+bool StartupParamIterator::Next(StartupParam& out) {
+  // Validated lists have no empty name; stop at one anyway (the terminator convention).
+  if (reader_.remaining() == 0 || !reader_.String(out.name) || out.name.empty()) {
+    return false;
+  }
+  return reader_.String(out.value);
+}
+
+std::string_view StartupMessage::Find(std::string_view name, std::string_view fallback) const {
+  StartupParamIterator it = params();
+  StartupParam param;
+  while (it.Next(param)) {
+    if (param.name == name) {
+      return param.value;
+    }
+  }
+  return fallback;
+}
+
+InvalidReason DecodeStartupPayload(std::span<const std::byte> payload, StartupMessage& out) {
+  Reader reader(payload);
+  int32_t version = 0;
+  if (!reader.Int32(version)) {
+    return reader.error();
+  }
+  out = StartupMessage{};
+  out.protocol_version = static_cast<uint32_t>(version);
+  if (out.protocol_version == kSslRequestCode || out.protocol_version == kGssEncRequestCode ||
+      out.protocol_version == kCancelRequestCode) {
+    return InvalidReason::kNotStartupMessage;
+  }
+  if ((out.protocol_version >> 16) != kProtocolMajor3) {
+    return InvalidReason::kUnsupportedProtocol;
+  }
+  // 55.7: pairs, then a zero byte as the packet's last byte.
+  const size_t params_begin = reader.offset();
+  bool user_seen = false;
+  for (;;) {
+    std::string_view name;
+    std::string_view value;
+    if (!reader.String(name)) {
+      return reader.error();
+    }
+    if (name.empty()) {
+      break;
+    }
+    if (!reader.String(value)) {
+      return reader.error();
+    }
+    if (name == "user") {
+      out.user = value;
+      user_seen = true;
+    } else if (name == "database") {
+      out.database = value;
+    } else if (name == "options") {
+      out.options = value;
+    }
+  }
+  const InvalidReason reason = reader.Finish();
+  if (reason != InvalidReason::kNone) {
+    return reason;
+  }
+  if (!user_seen || out.user.empty()) {
+    return InvalidReason::kMissingUser;
+  }
+  out.params_raw = payload.subspan(params_begin, payload.size() - params_begin - 1);
+  return InvalidReason::kNone;
+}
+
+namespace {
+// A whole packet's body after checking its length field matches its size.
+InvalidReason PacketBody(std::span<const std::byte> packet, std::span<const std::byte>& body) {
+  if (packet.size() < kStartupHeaderSize) {
+    return InvalidReason::kLengthBelowHeader;
+  }
+  const uint32_t length = ReadInt32(packet.first(4));
+  if (length < kStartupHeaderSize) {
+    return InvalidReason::kLengthBelowHeader;
+  }
+  if (length > kStartupPacketSizeMax) {
+    return InvalidReason::kLengthAboveMax;
+  }
+  if (length < packet.size()) {
+    return InvalidReason::kTrailingBytes;
+  }
+  if (length > packet.size()) {
+    return InvalidReason::kTruncated;
+  }
+  body = packet.subspan(4);
+  return InvalidReason::kNone;
+}
+}  // namespace
+
+InvalidReason DecodeStartupMessage(std::span<const std::byte> packet, StartupMessage& out) {
+  std::span<const std::byte> body;
+  const InvalidReason reason = PacketBody(packet, body);
+  return reason != InvalidReason::kNone ? reason : DecodeStartupPayload(body, out);
+}
+
+InvalidReason DecodeCancelRequest(std::span<const std::byte> packet, CancelRequest& out) {
+  std::span<const std::byte> body;
+  InvalidReason reason = PacketBody(packet, body);
+  if (reason != InvalidReason::kNone) {
+    return reason;
+  }
+  if (ReadInt32(body.first(4)) != kCancelRequestCode) {
+    return InvalidReason::kNotStartupMessage;
+  }
+  body = body.subspan(4);
+  if (body.size() < 4 + kCancelKeySizeMin || body.size() > 4 + kCancelKeySizeMax) {
+    return InvalidReason::kBadKeyLength;
+  }
+  out.process_id = ReadInt32(body.first(4));
+  out.secret_key = body.subspan(4);
+  return InvalidReason::kNone;
 }
 
 }  // namespace jitgate::parsers::pg
