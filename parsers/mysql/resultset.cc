@@ -4,11 +4,14 @@
 
 namespace jitgate::parsers::mysql {
 
-ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities) {
+ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities,
+                              uint32_t mariadb_capabilities) {
   ColumnCount out;
   Reader r(payload);
   out.column_count = r.Lenenc();
-  if ((capabilities & kClientOptionalResultsetMetadata) != 0 && r.ok() && r.remaining() == 1) {
+  const bool metadata_byte = (capabilities & kClientOptionalResultsetMetadata) != 0 ||
+                             (mariadb_capabilities & kMariaDbClientCacheMetadata) != 0;
+  if (metadata_byte && r.ok() && r.remaining() == 1) {
     out.metadata_follows = r.Int1();
   }
   r.ExpectEnd();
@@ -20,7 +23,24 @@ ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities) {
   return out;
 }
 
-ColumnDefinition41 DecodeColumnDefinition41(Bytes payload, bool field_list) {
+namespace {
+
+// MariaDB extended metadata: pairs of int<1> key and string<lenenc> value.
+void CheckExtendedMetadata(std::string_view block, Reader& outer) {
+  Reader r(AsBytes(block));
+  while (r.ok() && !r.AtEnd()) {
+    r.Int1();
+    r.LenencString();
+  }
+  if (!r.ok()) {
+    outer.Fail(r.reason());
+  }
+}
+
+}  // namespace
+
+ColumnDefinition41 DecodeColumnDefinition41(Bytes payload, uint32_t mariadb_capabilities,
+                                            bool field_list) {
   ColumnDefinition41 out;
   Reader r(payload);
   out.catalog = r.LenencString();
@@ -29,6 +49,10 @@ ColumnDefinition41 DecodeColumnDefinition41(Bytes payload, bool field_list) {
   out.org_table = r.LenencString();
   out.name = r.LenencString();
   out.org_name = r.LenencString();
+  if ((mariadb_capabilities & kMariaDbClientExtendedMetadata) != 0) {
+    out.extended_metadata = r.LenencString();
+    CheckExtendedMetadata(out.extended_metadata, r);
+  }
   const uint64_t fixed_length = r.Lenenc();
   if (r.ok() && fixed_length != kColumnDefinitionFixedLength) {
     r.Fail(InvalidReason::kBadFixedFieldsLength);

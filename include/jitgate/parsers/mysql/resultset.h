@@ -27,15 +27,18 @@ inline constexpr size_t kExecuteNullBitmapOffset = 0;            // COM_STMT_EXE
 // Bytes of a NULL bitmap for `count` fields starting at bit `offset`.
 constexpr size_t NullBitmapSize(size_t count, size_t offset) { return (count + offset + 7) / 8; }
 
-// Column-count packet: int<lenenc> (plus a metadata_follows byte with
-// CLIENT_OPTIONAL_RESULTSET_METADATA). The count must be 1..kColumnCountMax.
+// Column-count packet: int<lenenc>, plus a metadata_follows byte with
+// CLIENT_OPTIONAL_RESULTSET_METADATA (MySQL) or MARIADB_CLIENT_CACHE_METADATA (MariaDB; 0 means
+// the column definitions are omitted and the ones from COM_STMT_PREPARE apply). The count must
+// be 1..kColumnCountMax.
 struct ColumnCount {
   DecodeStatus status = DecodeStatus::kInvalid;
   InvalidReason reason = InvalidReason::kNone;
   uint64_t column_count = 0;
   uint8_t metadata_follows = 1;
 };
-ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities);
+ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities,
+                              uint32_t mariadb_capabilities = 0);
 
 // Protocol::ColumnDefinition41.
 struct ColumnDefinition41 {
@@ -52,10 +55,16 @@ struct ColumnDefinition41 {
   uint8_t type = 0;  // kMysqlType*
   uint16_t flags = 0;
   uint8_t decimals = 0;
+  // MARIADB_CLIENT_EXTENDED_METADATA: (int<1> key, string<lenenc> value) pairs, key 0 the
+  // data type name ("json", "uuid"...), 1 the format name; validated, kept raw.
+  std::string_view extended_metadata;
   std::string_view default_values;  // COM_FIELD_LIST responses only
 };
-// `field_list` accepts the trailing default-values string of COM_FIELD_LIST responses.
-ColumnDefinition41 DecodeColumnDefinition41(Bytes payload, bool field_list = false);
+// `mariadb_capabilities` are the negotiated MariaDB ones (MARIADB_CLIENT_EXTENDED_METADATA adds a
+// string<lenenc> after org_name); `field_list` accepts the trailing default-values string of
+// COM_FIELD_LIST responses.
+ColumnDefinition41 DecodeColumnDefinition41(Bytes payload, uint32_t mariadb_capabilities = 0,
+                                            bool field_list = false);
 
 // One field of a row: where it sits in the payload (for the row rewriter) and its value view.
 struct Field {
