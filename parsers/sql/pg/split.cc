@@ -1,0 +1,170 @@
+// parsers/sql/pg/split.cc: statement splitter and fingerprint (jitgate/parsers/sql/pg/split.h).
+//
+// The hash works a word at a time: each token contributes its kind and length, then its bytes in
+// 8-byte chunks (lower-cased with a SWAR trick for words), each folded in with a 64x64->128-bit
+// multiply. Literals contribute only their kind.
+#include "jitgate/parsers/sql/pg/split.h"
+
+#include <cstring>
+
+namespace jitgate::parsers::sql::pg {
+namespace {
+
+constexpr uint64_t kMulA = 0xa0761d6478bd642full;
+constexpr uint64_t kMulB = 0xe7037ed1a0b428dbull;
+constexpr uint64_t kMulC = 0x8ebc6af09c88c6e3ull;
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+inline uint64_t Mix(uint64_t a, uint64_t b) {
+  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+// ASCII A-Z to a-z in eight bytes at once; bytes >= 0x80 are left alone (the server does not fold
+// them in UTF8).
+inline uint64_t LowerAscii(uint64_t x) {
+  const uint64_t heptets = x & ~kHighBits;
+  const uint64_t above_z = heptets + 0x2525252525252525ull;  // bit 7 set when byte > 'Z'
+  const uint64_t from_a = heptets + 0x3f3f3f3f3f3f3f3full;   // bit 7 set when byte >= 'A'
+  const uint64_t upper = ~x & (from_a ^ above_z) & kHighBits;
+  return x | (upper >> 2);
+}
+
+inline uint64_t Load(const char* p, size_t size) {
+  uint64_t word = 0;
+  std::memcpy(&word, p, size);
+  return word;
+}
+
+// The hash class of a token kind: the server's token for it (SCONST covers '', E'' and $$).
+inline uint64_t KindCode(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::kString:
+    case TokenKind::kEscapeString:
+    case TokenKind::kDollarString:
+      return 1;
+    default:
+      return 2 + static_cast<uint64_t>(kind);
+  }
+}
+
+class Hasher {
+ public:
+  Hasher(uint64_t seed, LexMode mode)
+      : state_(Mix(seed ^ kMulC, mode.standard_conforming_strings ? kMulA : kMulB)) {}
+
+  void Add(std::string_view text, const Token& token) {
+    const bool literal = IsLiteral(token.kind);
+    const uint64_t head = (KindCode(token.kind) << 32) | (literal ? 0 : token.length);
+    state_ = Mix(state_ ^ head, kMulA);
+    if (literal) {
+      return;
+    }
+    const char* p = text.data() + token.offset;
+    size_t left = token.length;
+    const bool fold = token.kind == TokenKind::kWord;
+    while (left > 0) {
+      const size_t chunk = left < 8 ? left : 8;
+      uint64_t word = Load(p, chunk);
+      if (fold) {
+        word = LowerAscii(word);
+      }
+      state_ = Mix(state_ ^ word, kMulB);
+      p += chunk;
+      left -= chunk;
+    }
+  }
+
+  uint64_t Finish(uint32_t token_count) const {
+    return Mix(state_ ^ token_count, kMulC) ^ state_;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace
+
+SplitResult SplitStatements(std::string_view text, LexMode mode, uint64_t seed,
+                            std::span<StatementSpan> out) {
+  SplitResult result;
+  Lexer lexer(text, mode);
+  Hasher hasher(seed, mode);
+  Token token;
+  uint32_t depth = 0;
+  uint32_t tokens = 0;
+  uint32_t first = 0;
+  uint32_t end = 0;
+  auto flush = [&]() -> bool {
+    if (tokens == 0) {
+      return true;  // empty statement: skipped
+    }
+    if (result.count >= out.size()) {
+      result.status = SplitStatus::kOverflow;
+      return false;
+    }
+    out[result.count++] = {first, end - first, tokens, hasher.Finish(tokens)};
+    return true;
+  };
+  while (lexer.Next(&token)) {
+    if (token.kind == TokenKind::kComment) {
+      continue;
+    }
+    if (token.kind == TokenKind::kOperator && token.length == 1) {
+      const char c = text[token.offset];
+      if (c == ';' && depth == 0) {
+        if (!flush()) {
+          return result;
+        }
+        tokens = 0;
+        hasher = Hasher(seed, mode);
+        continue;
+      }
+      if (c == '(') {
+        ++depth;
+      } else if (c == ')' && depth > 0) {
+        --depth;
+      }
+    }
+    if (tokens == 0) {
+      first = token.offset;
+    }
+    ++tokens;
+    end = token.offset + token.length;
+    hasher.Add(text, token);
+  }
+  if (lexer.status() != LexStatus::kOk) {
+    result.status = SplitStatus::kLexError;
+    result.lex_status = lexer.status();
+    result.error_offset = lexer.error_offset();
+    if (tokens == 0) {
+      first = lexer.error_offset();
+    }
+    if (result.count >= out.size()) {
+      result.status = SplitStatus::kOverflow;  // no room even for the failing statement
+      return result;
+    }
+    out[result.count++] = {first, static_cast<uint32_t>(text.size()) - first, tokens, 0};
+    return result;
+  }
+  flush();
+  return result;
+}
+
+bool FingerprintStatement(std::string_view statement, LexMode mode, uint64_t seed,
+                          uint64_t* fingerprint) {
+  Lexer lexer(statement, mode);
+  Hasher hasher(seed, mode);
+  Token token;
+  uint32_t tokens = 0;
+  while (lexer.Next(&token)) {
+    if (token.kind != TokenKind::kComment) {
+      ++tokens;
+      hasher.Add(statement, token);
+    }
+  }
+  *fingerprint = lexer.status() == LexStatus::kOk ? hasher.Finish(tokens) : 0;
+  return lexer.status() == LexStatus::kOk;
+}
+
+}  // namespace jitgate::parsers::sql::pg
