@@ -83,6 +83,50 @@ class Hasher {
   uint64_t state_;
 };
 
+// ASCII case-insensitive comparison of a word token with a lower-case keyword.
+bool IsWord(std::string_view text, const Token& token, std::string_view keyword) {
+  if (token.kind != TokenKind::kWord || token.length != keyword.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < keyword.size(); ++i) {
+    if ((text[token.offset + i] | 0x20) != keyword[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// SQL-standard function bodies (PG 14+): CREATE FUNCTION ... BEGIN ATOMIC stmt; stmt; END holds
+// ';' that do not end the statement. CASE ... END inside the body is counted so its END does not
+// close the body. Getting this wrong is safe either way: a piece that is too long still parses as
+// all its statements (the classifier folds them); a piece that is too short fails to parse.
+struct AtomicBody {
+  bool after_begin = false;
+  bool inside = false;
+  uint32_t case_depth = 0;
+
+  void See(std::string_view text, const Token& token) {
+    if (token.kind != TokenKind::kWord) {
+      after_begin = false;
+      return;
+    }
+    if (!inside) {
+      inside = after_begin && IsWord(text, token, "atomic");
+      after_begin = !inside && IsWord(text, token, "begin");
+      return;
+    }
+    if (IsWord(text, token, "case")) {
+      ++case_depth;
+    } else if (IsWord(text, token, "end")) {
+      if (case_depth == 0) {
+        inside = false;
+      } else {
+        --case_depth;
+      }
+    }
+  }
+};
+
 }  // namespace
 
 SplitResult SplitStatements(std::string_view text, LexMode mode, uint64_t seed,
@@ -92,6 +136,7 @@ SplitResult SplitStatements(std::string_view text, LexMode mode, uint64_t seed,
   Hasher hasher(seed, mode);
   Token token;
   uint32_t depth = 0;
+  AtomicBody atomic;
   uint32_t tokens = 0;
   uint32_t first = 0;
   uint32_t end = 0;
@@ -112,12 +157,13 @@ SplitResult SplitStatements(std::string_view text, LexMode mode, uint64_t seed,
     }
     if (token.kind == TokenKind::kOperator && token.length == 1) {
       const char c = text[token.offset];
-      if (c == ';' && depth == 0) {
+      if (c == ';' && depth == 0 && !atomic.inside) {
         if (!flush()) {
           return result;
         }
         tokens = 0;
         hasher = Hasher(seed, mode);
+        atomic = AtomicBody();
         continue;
       }
       if (c == '(') {
@@ -126,6 +172,7 @@ SplitResult SplitStatements(std::string_view text, LexMode mode, uint64_t seed,
         --depth;
       }
     }
+    atomic.See(text, token);
     if (tokens == 0) {
       first = token.offset;
     }

@@ -7,7 +7,7 @@
 //
 // Splitting: a ';' token at parenthesis depth 0 ends a statement (inside parentheses only CREATE
 // RULE ... DO (a; b) may hold ';', and anything else there is a syntax error, so the statement is
-// unknown either way). Statements with no tokens but comments are skipped, as the server does.
+// unknown either way), nor inside a BEGIN ATOMIC ... END function body. Statements with no tokens but comments are skipped, as the server does.
 //
 // Fingerprint: a 64-bit hash of the statement's token stream without comments and whitespace,
 // with literal *contents* left out (only their kind counts), keywords and unquoted identifiers
