@@ -72,14 +72,38 @@ size_t ValuesSize(const BinaryParams& params, Reader& r) {
 
 std::string_view CommandName(uint8_t command) {
   static constexpr std::string_view kNames[] = {
-      "COM_SLEEP",           "COM_QUIT",           "COM_INIT_DB",        "COM_QUERY",
-      "COM_FIELD_LIST",      "COM_CREATE_DB",      "COM_DROP_DB",        "COM_REFRESH",
-      "COM_SHUTDOWN",        "COM_STATISTICS",     "COM_PROCESS_INFO",   "COM_CONNECT",
-      "COM_PROCESS_KILL",    "COM_DEBUG",          "COM_PING",           "COM_TIME",
-      "COM_DELAYED_INSERT",  "COM_CHANGE_USER",    "COM_BINLOG_DUMP",    "COM_TABLE_DUMP",
-      "COM_CONNECT_OUT",     "COM_REGISTER_SLAVE", "COM_STMT_PREPARE",   "COM_STMT_EXECUTE",
-      "COM_STMT_SEND_LONG_DATA", "COM_STMT_CLOSE", "COM_STMT_RESET",     "COM_SET_OPTION",
-      "COM_STMT_FETCH",      "COM_DAEMON",         "COM_BINLOG_DUMP_GTID", "COM_RESET_CONNECTION",
+      "COM_SLEEP",
+      "COM_QUIT",
+      "COM_INIT_DB",
+      "COM_QUERY",
+      "COM_FIELD_LIST",
+      "COM_CREATE_DB",
+      "COM_DROP_DB",
+      "COM_REFRESH",
+      "COM_SHUTDOWN",
+      "COM_STATISTICS",
+      "COM_PROCESS_INFO",
+      "COM_CONNECT",
+      "COM_PROCESS_KILL",
+      "COM_DEBUG",
+      "COM_PING",
+      "COM_TIME",
+      "COM_DELAYED_INSERT",
+      "COM_CHANGE_USER",
+      "COM_BINLOG_DUMP",
+      "COM_TABLE_DUMP",
+      "COM_CONNECT_OUT",
+      "COM_REGISTER_SLAVE",
+      "COM_STMT_PREPARE",
+      "COM_STMT_EXECUTE",
+      "COM_STMT_SEND_LONG_DATA",
+      "COM_STMT_CLOSE",
+      "COM_STMT_RESET",
+      "COM_SET_OPTION",
+      "COM_STMT_FETCH",
+      "COM_DAEMON",
+      "COM_BINLOG_DUMP_GTID",
+      "COM_RESET_CONNECTION",
       "COM_CLONE",
   };
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == kComClone + 1);
@@ -343,8 +367,7 @@ InvalidReason ValidateExecute(Bytes payload, uint32_t capabilities, size_t param
   if (cursor.status() != DecodeStatus::kOk) {
     return cursor.reason() != InvalidReason::kNone ? cursor.reason() : InvalidReason::kTruncated;
   }
-  return end == execute.params.values.size() ? InvalidReason::kNone
-                                             : InvalidReason::kTrailingBytes;
+  return end == execute.params.values.size() ? InvalidReason::kNone : InvalidReason::kTrailingBytes;
 }
 
 }  // namespace

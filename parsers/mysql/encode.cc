@@ -7,7 +7,7 @@
 namespace jitgate::parsers::mysql {
 namespace {
 
-constexpr size_t kHeaderSize = 4;  // 3-byte payload length + sequence id ("4.1")
+constexpr size_t kHeaderSize = 4;                  // 3-byte payload length + sequence id ("4.1")
 constexpr size_t kOnePacketPayloadMax = 0xfffffe;  // 0xffffff would announce a continuation
 
 // Appends to a payload after a reserved header; any overflow makes the whole encode fail.
@@ -95,8 +95,9 @@ size_t EncodeLenenc(uint64_t value, std::span<std::byte> out) {
     out[0] = static_cast<std::byte>(value);
     return 1;
   }
-  out[0] = static_cast<std::byte>(size == 3 ? kLenenc2Byte
-                                            : size == 4 ? kLenenc3Byte : kLenenc8Byte);
+  out[0] = static_cast<std::byte>(size == 3   ? kLenenc2Byte
+                                  : size == 4 ? kLenenc3Byte
+                                              : kLenenc8Byte);
   for (size_t i = 1; i < size; ++i) {
     out[i] = static_cast<std::byte>((value >> (8 * (i - 1))) & 0xff);
   }
@@ -132,8 +133,8 @@ size_t EncodeHandshakeV10(const HandshakeV10Fields& fields, std::span<std::byte>
   if (fields.auth_plugin_data.size() != kScrambleSize) {
     return 0;
   }
-  const uint32_t caps = fields.capabilities | kClientProtocol41 | kClientPluginAuth |
-                        kClientSecureConnection;
+  const uint32_t caps =
+      fields.capabilities | kClientProtocol41 | kClientPluginAuth | kClientSecureConnection;
   Writer w(out);
   w.Byte(0x0a);  // protocol version 10
   w.Str(fields.server_version);
@@ -179,7 +180,6 @@ size_t EncodePerformFullAuth(uint8_t sequence_id, std::span<std::byte> out) {
 
 size_t EncodeErrPacket(uint8_t sequence_id, uint16_t error_code, std::string_view sqlstate,
                        std::string_view message, std::span<std::byte> out) {
-  constexpr size_t kHeaderSize = 4;             // 3-byte payload length + sequence id
   // A payload of exactly 0xffffff announces a continuation packet, so one packet holds at most
   // 0xfffffe bytes; longer messages are cut.
   constexpr size_t kPayloadSizeMax = 0xfffffe;

@@ -27,26 +27,46 @@ Frame Invalid(Frame frame, InvalidReason reason) {
 
 std::string_view InvalidReasonName(InvalidReason reason) {
   switch (reason) {
-    case InvalidReason::kNone: return "none";
-    case InvalidReason::kFrameAboveMax: return "frame_above_max";
-    case InvalidReason::kSequenceMismatch: return "sequence_mismatch";
-    case InvalidReason::kEmptyPayload: return "empty_payload";
-    case InvalidReason::kTruncated: return "truncated";
-    case InvalidReason::kTrailingBytes: return "trailing_bytes";
-    case InvalidReason::kBadLenencPrefix: return "bad_lenenc_prefix";
-    case InvalidReason::kUnexpectedNull: return "unexpected_null";
-    case InvalidReason::kMissingNul: return "missing_nul";
-    case InvalidReason::kWrongHeader: return "wrong_header";
-    case InvalidReason::kUnsupportedProtocol: return "unsupported_protocol";
-    case InvalidReason::kBadAuthDataLength: return "bad_auth_data_length";
-    case InvalidReason::kBadFixedFieldsLength: return "bad_fixed_fields_length";
-    case InvalidReason::kColumnCountAboveMax: return "column_count_above_max";
-    case InvalidReason::kBadFieldType: return "bad_field_type";
-    case InvalidReason::kBadTemporalLength: return "bad_temporal_length";
-    case InvalidReason::kNullBitmapPadding: return "null_bitmap_padding";
-    case InvalidReason::kParamCountAboveMax: return "param_count_above_max";
-    case InvalidReason::kBadBindFlag: return "bad_bind_flag";
-    case InvalidReason::kStagingOverflow: return "staging_overflow";
+    case InvalidReason::kNone:
+      return "none";
+    case InvalidReason::kFrameAboveMax:
+      return "frame_above_max";
+    case InvalidReason::kSequenceMismatch:
+      return "sequence_mismatch";
+    case InvalidReason::kEmptyPayload:
+      return "empty_payload";
+    case InvalidReason::kTruncated:
+      return "truncated";
+    case InvalidReason::kTrailingBytes:
+      return "trailing_bytes";
+    case InvalidReason::kBadLenencPrefix:
+      return "bad_lenenc_prefix";
+    case InvalidReason::kUnexpectedNull:
+      return "unexpected_null";
+    case InvalidReason::kMissingNul:
+      return "missing_nul";
+    case InvalidReason::kWrongHeader:
+      return "wrong_header";
+    case InvalidReason::kUnsupportedProtocol:
+      return "unsupported_protocol";
+    case InvalidReason::kBadAuthDataLength:
+      return "bad_auth_data_length";
+    case InvalidReason::kBadFixedFieldsLength:
+      return "bad_fixed_fields_length";
+    case InvalidReason::kColumnCountAboveMax:
+      return "column_count_above_max";
+    case InvalidReason::kBadFieldType:
+      return "bad_field_type";
+    case InvalidReason::kBadTemporalLength:
+      return "bad_temporal_length";
+    case InvalidReason::kNullBitmapPadding:
+      return "null_bitmap_padding";
+    case InvalidReason::kParamCountAboveMax:
+      return "param_count_above_max";
+    case InvalidReason::kBadBindFlag:
+      return "bad_bind_flag";
+    case InvalidReason::kStagingOverflow:
+      return "staging_overflow";
   }
   return "unknown";
 }

@@ -4,8 +4,7 @@
 
 namespace jitgate::parsers::mysql {
 
-ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities,
-                              uint32_t mariadb_capabilities) {
+ColumnCount DecodeColumnCount(Bytes payload, uint32_t capabilities, uint32_t mariadb_capabilities) {
   ColumnCount out;
   Reader r(payload);
   out.column_count = r.Lenenc();
@@ -282,8 +281,8 @@ bool BinaryRowCursor::Next(Field& field) {
     const std::string_view encoded = reader_.Fixed(size);
     field.size = size;
     // A lenenc value's view excludes its length prefix, like text rows.
-    field.value = kWidths.width[type] == kLenenc ? Reader(AsBytes(encoded)).LenencString()
-                                                 : encoded;
+    field.value =
+        kWidths.width[type] == kLenenc ? Reader(AsBytes(encoded)).LenencString() : encoded;
   }
   ++column_index_;
   return true;

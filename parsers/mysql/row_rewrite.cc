@@ -89,8 +89,8 @@ size_t RewriteBinaryRow(Bytes payload, std::span<const uint8_t> types, size_t co
       prefix_size = EncodeLenenc(body.size(), prefix);
     } else {
       InvalidReason why;
-      if (type == kMysqlTypeNull ||
-          BinaryValueSize(type, AsBytes(body), &why) != body.size() || body.empty()) {
+      if (type == kMysqlTypeNull || BinaryValueSize(type, AsBytes(body), &why) != body.size() ||
+          body.empty()) {
         return 0;  // a fixed or temporal value must be exactly one well-formed encoding
       }
     }
@@ -116,8 +116,8 @@ bool MaskTextFieldInPlace(std::span<std::byte> payload, size_t column_count, siz
     return false;
   }
   if (!field.is_null && !field.value.empty()) {
-    const size_t at = static_cast<size_t>(field.value.data() -
-                                          reinterpret_cast<const char*>(payload.data()));
+    const size_t at =
+        static_cast<size_t>(field.value.data() - reinterpret_cast<const char*>(payload.data()));
     std::memset(payload.data() + at, fill, field.value.size());
   }
   return true;
@@ -134,8 +134,8 @@ bool MaskBinaryFieldInPlace(std::span<std::byte> payload, std::span<const uint8_
     return false;
   }
   if (!field.is_null && !field.value.empty()) {
-    const size_t at = static_cast<size_t>(field.value.data() -
-                                          reinterpret_cast<const char*>(payload.data()));
+    const size_t at =
+        static_cast<size_t>(field.value.data() - reinterpret_cast<const char*>(payload.data()));
     std::memset(payload.data() + at, fill, field.value.size());
   }
   return true;

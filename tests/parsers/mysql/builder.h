@@ -117,7 +117,8 @@ inline void ExpectFramingAtEveryCut(Bytes payload, uint8_t sequence_id = 1) {
 // Every strict prefix of a valid payload must decode as kInvalid (never crash, never kOk),
 // unless `prefix_may_be_valid` says a shorter form is legal too.
 template <typename Decode>
-void ExpectPrefixesInvalid(Bytes payload, Decode decode, size_t prefix_may_be_valid_from = ~size_t{0}) {
+void ExpectPrefixesInvalid(Bytes payload, Decode decode,
+                           size_t prefix_may_be_valid_from = ~size_t{0}) {
   for (size_t n = 0; n < payload.size(); ++n) {
     const auto result = decode(payload.first(n));
     if (n >= prefix_may_be_valid_from) {

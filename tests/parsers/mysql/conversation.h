@@ -184,8 +184,7 @@ class Conversation {
     if (statement == nullptr) {
       return Fail("execute of an unknown statement");
     }
-    const ComStmtExecute execute =
-        DecodeComStmtExecute(p, capabilities_, statement->param_count);
+    const ComStmtExecute execute = DecodeComStmtExecute(p, capabilities_, statement->param_count);
     if (execute.params.new_params_bind_flag == 1 && !execute.params.types_with_names &&
         execute.params.types.size() <= statement->param_types.size()) {
       std::copy(execute.params.types.begin(), execute.params.types.end(),

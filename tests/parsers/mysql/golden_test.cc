@@ -35,19 +35,21 @@ struct Capture {
   std::vector<std::byte> s2c;
 };
 
-Capture Load(const std::string& name) { return {ReadCapture(name + ".c2s"), ReadCapture(name + ".s2c")}; }
+Capture Load(const std::string& name) {
+  return {ReadCapture(name + ".c2s"), ReadCapture(name + ".s2c")};
+}
 
 TEST(MysqlGolden, MariadbClientSession) {
   const Capture capture = Load("mariadb_client");
   testing::Conversation conversation(capture.c2s, capture.s2c);
-  ASSERT_TRUE(conversation.Walk()) << conversation.failure() << " ("
-                                   << InvalidReasonName(conversation.reason()) << ") at packet "
-                                   << conversation.failed_packet();
+  ASSERT_TRUE(conversation.Walk())
+      << conversation.failure() << " (" << InvalidReasonName(conversation.reason())
+      << ") at packet " << conversation.failed_packet();
   const auto& stats = conversation.stats();
   EXPECT_GE(stats.commands, 10u);
   EXPECT_GE(stats.text_rows, 10u);  // the types table, SHOW VARIABLES, ...
   EXPECT_GE(stats.column_definitions, 20u);
-  EXPECT_EQ(stats.errs, 1u);        // SELECT * FROM no_such_table
+  EXPECT_EQ(stats.errs, 1u);  // SELECT * FROM no_such_table
   // Greeting details: MariaDB clears CLIENT_LONG_PASSWORD and uses the filler for its caps.
   const Frame greeting = DecodeFrame(capture.s2c, kLogicalPayloadMax);
   const HandshakeV10 hello = DecodeHandshakeV10(greeting.payload);
@@ -77,9 +79,9 @@ TEST(MysqlGolden, MariadbClientSession) {
 TEST(MysqlGolden, SysbenchPreparedStatements) {
   const Capture capture = Load("sysbench_ps");
   testing::Conversation conversation(capture.c2s, capture.s2c);
-  ASSERT_TRUE(conversation.Walk()) << conversation.failure() << " ("
-                                   << InvalidReasonName(conversation.reason()) << ") at packet "
-                                   << conversation.failed_packet();
+  ASSERT_TRUE(conversation.Walk())
+      << conversation.failure() << " (" << InvalidReasonName(conversation.reason())
+      << ") at packet " << conversation.failed_packet();
   const auto& stats = conversation.stats();
   EXPECT_GE(stats.prepares, 5u);
   EXPECT_GE(stats.executes, 20u);

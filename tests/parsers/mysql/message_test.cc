@@ -18,10 +18,21 @@ PayloadBuilder MariaDbGreeting() {
   const uint32_t caps = kClientProtocol41 | kClientSecureConnection | kClientPluginAuth |
                         kClientConnectAttrs | kClientDeprecateEof | kClientSsl;
   return PayloadBuilder()
-      .Int1(0x0a).Nul("5.5.5-10.11.6-MariaDB").Int4(42).Str("abcdefgh").Int1(0)
-      .Int2(caps & 0xffff).Int1(45).Int2(2).Int2(caps >> 16).Int1(21)
-      .Zeros(6).Int4(kMariaDbClientProgress | kMariaDbClientCacheMetadata)
-      .Str("ijklmnopqrst").Int1(0).Nul("mysql_native_password");
+      .Int1(0x0a)
+      .Nul("5.5.5-10.11.6-MariaDB")
+      .Int4(42)
+      .Str("abcdefgh")
+      .Int1(0)
+      .Int2(caps & 0xffff)
+      .Int1(45)
+      .Int2(2)
+      .Int2(caps >> 16)
+      .Int1(21)
+      .Zeros(6)
+      .Int4(kMariaDbClientProgress | kMariaDbClientCacheMetadata)
+      .Str("ijklmnopqrst")
+      .Int1(0)
+      .Nul("mysql_native_password");
 }
 
 TEST(MysqlHandshake, MariaDbGreeting) {
@@ -127,15 +138,26 @@ TEST(MysqlHandshake, ResponseAllAuthForms) {
   }
   // A connect-attribute block whose pair overruns it.
   const auto bad_attrs = PayloadBuilder()
-                             .Int4(kClientProtocol41 | kClientConnectAttrs).Int4(0).Int1(8)
-                             .Zeros(23).Nul("u").Nul("").Lenenc(3).Lenenc(5).Str("ab")
+                             .Int4(kClientProtocol41 | kClientConnectAttrs)
+                             .Int4(0)
+                             .Int1(8)
+                             .Zeros(23)
+                             .Nul("u")
+                             .Nul("")
+                             .Lenenc(3)
+                             .Lenenc(5)
+                             .Str("ab")
                              .bytes();
   EXPECT_EQ(DecodeHandshakeResponse41(bad_attrs).reason, InvalidReason::kTruncated);
 }
 
 TEST(MysqlHandshake, SslRequest) {
-  const auto payload =
-      PayloadBuilder().Int4(kClientProtocol41 | kClientSsl).Int4(1 << 24).Int1(33).Zeros(23).bytes();
+  const auto payload = PayloadBuilder()
+                           .Int4(kClientProtocol41 | kClientSsl)
+                           .Int4(1 << 24)
+                           .Int1(33)
+                           .Zeros(23)
+                           .bytes();
   ASSERT_TRUE(IsSslRequest(payload));
   const SslRequest ssl = DecodeSslRequest(payload);
   EXPECT_EQ(ssl.status, DecodeStatus::kOk);
@@ -181,8 +203,15 @@ TEST(MysqlAuth, SwitchAndMoreData) {
 }
 
 TEST(MysqlResponse, OkBothEofModesAndSessionTrack) {
-  const auto ok = PayloadBuilder().Int1(0).Lenenc(300).Lenenc(70000).Int2(0x4002).Int2(1)
-                      .LenStr("info").LenStr("\x01\x02xy").bytes();
+  const auto ok = PayloadBuilder()
+                      .Int1(0)
+                      .Lenenc(300)
+                      .Lenenc(70000)
+                      .Int2(0x4002)
+                      .Int2(1)
+                      .LenStr("info")
+                      .LenStr("\x01\x02xy")
+                      .bytes();
   const OkPacket p = DecodeOkPacket(ok, kClientSessionTrack);
   ASSERT_EQ(p.status, DecodeStatus::kOk) << InvalidReasonName(p.reason);
   EXPECT_EQ(p.affected_rows, 300u);
@@ -191,8 +220,16 @@ TEST(MysqlResponse, OkBothEofModesAndSessionTrack) {
   EXPECT_EQ(p.info, "info");
   EXPECT_EQ(p.session_state_changes, "\x01\x02xy");
   testing::ExpectFramingAtEveryCut(ok);
-  EXPECT_EQ(DecodeOkPacket(PayloadBuilder().Int1(0).Lenenc(1).Lenenc(2).Int2(2).Int2(0)
-                               .Str("Rows matched: 1").bytes(), 0).info,
+  EXPECT_EQ(DecodeOkPacket(PayloadBuilder()
+                               .Int1(0)
+                               .Lenenc(1)
+                               .Lenenc(2)
+                               .Int2(2)
+                               .Int2(0)
+                               .Str("Rows matched: 1")
+                               .bytes(),
+                           0)
+                .info,
             "Rows matched: 1");
   // The 0xfe OK that ends rows under CLIENT_DEPRECATE_EOF, and the classic EOF.
   const auto fe_ok = PayloadBuilder().Int1(0xfe).Int1(0).Int1(0).Int2(0x22).Int2(0).bytes();
@@ -211,9 +248,8 @@ TEST(MysqlResponse, OkBothEofModesAndSessionTrack) {
             InvalidReason::kBadLenencPrefix);
   EXPECT_EQ(DecodeOkPacket(PayloadBuilder().Int1(7).bytes(), 0).reason,
             InvalidReason::kWrongHeader);
-  testing::ExpectPrefixesInvalid(Bytes(ok), [](Bytes b) {
-    return DecodeOkPacket(b, kClientSessionTrack);
-  }, 7);
+  testing::ExpectPrefixesInvalid(
+      Bytes(ok), [](Bytes b) { return DecodeOkPacket(b, kClientSessionTrack); }, 7);
   std::byte out[64];
   OkFields fields;
   fields.affected_rows = 5;
@@ -228,8 +264,8 @@ TEST(MysqlResponse, OkBothEofModesAndSessionTrack) {
 }
 
 TEST(MysqlResponse, ErrWithAndWithoutSqlState) {
-  const auto err = PayloadBuilder().Int1(0xff).Int2(1146).Str("#42S02Table 'x' doesn't exist")
-                       .bytes();
+  const auto err =
+      PayloadBuilder().Int1(0xff).Int2(1146).Str("#42S02Table 'x' doesn't exist").bytes();
   const ErrPacket e = DecodeErrPacket(err);
   ASSERT_EQ(e.status, DecodeStatus::kOk);
   EXPECT_EQ(e.error_code, 1146);
@@ -240,8 +276,8 @@ TEST(MysqlResponse, ErrWithAndWithoutSqlState) {
   const ErrPacket bare = DecodeErrPacket(bare_payload);
   EXPECT_EQ(bare.sql_state, "");
   EXPECT_EQ(bare.message, "Too many");
-  EXPECT_TRUE(DecodeErrPacket(PayloadBuilder().Int1(0xff).Int2(0xffff).Str("\x01\x01").bytes())
-                  .progress);
+  EXPECT_TRUE(
+      DecodeErrPacket(PayloadBuilder().Int1(0xff).Int2(0xffff).Str("\x01\x01").bytes()).progress);
   EXPECT_EQ(DecodeErrPacket(PayloadBuilder().Int1(0xff).Int1(1).bytes()).reason,
             InvalidReason::kTruncated);
   std::byte out[64];
@@ -261,8 +297,9 @@ TEST(MysqlResponse, StmtPrepareOk) {
   EXPECT_EQ(p.warnings, 1);
   testing::ExpectPrefixesInvalid(Bytes(ok), DecodeStmtPrepareOk);
   testing::ExpectFramingAtEveryCut(ok);
-  EXPECT_EQ(DecodeStmtPrepareOk(PayloadBuilder().Int1(0).Int4(9).Int2(3).Int2(2).Int1(0)
-                                    .Int2(1).Int2(0).bytes()).reason,
+  EXPECT_EQ(DecodeStmtPrepareOk(
+                PayloadBuilder().Int1(0).Int4(9).Int2(3).Int2(2).Int1(0).Int2(1).Int2(0).bytes())
+                .reason,
             InvalidReason::kTrailingBytes);
 }
 

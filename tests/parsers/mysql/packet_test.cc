@@ -91,7 +91,8 @@ TEST_P(MysqlSplitPacket, ReassemblesLogicalPayload) {
   for (size_t cut : {size_t{0}, size_t{4}, kPacketPayloadMax + 3, kPacketPayloadMax + 4,
                      wire.size() - 4, wire.size() - 1}) {
     EXPECT_EQ(DecodeFrame(Bytes(wire).first(cut), kLogicalPayloadMax).status,
-              DecodeStatus::kNeedMore) << cut;
+              DecodeStatus::kNeedMore)
+        << cut;
   }
   ByteVector storage(size);
   PacketAssembler assembler(storage);
@@ -131,8 +132,7 @@ TEST(MysqlFrame, ContinuationMustFollowSequence) {
   EXPECT_EQ(result.status, DecodeStatus::kInvalid);
   EXPECT_EQ(result.reason, InvalidReason::kSequenceMismatch);
   assembler.Reset();
-  EXPECT_EQ(assembler.Feed(Packetize(PayloadBuilder().Str("ok").view())).status,
-            DecodeStatus::kOk);
+  EXPECT_EQ(assembler.Feed(Packetize(PayloadBuilder().Str("ok").view())).status, DecodeStatus::kOk);
 }
 
 TEST(MysqlFrame, AssemblerStopsAtFrameEnd) {
@@ -170,9 +170,12 @@ TEST(MysqlSequence, TrackerWrapsAndResets) {
 TEST(MysqlReader, LenencAllPrefixes) {
   const auto b = PayloadBuilder()
                      .Int1(0xfa)
-                     .Int1(0xfc).Int2(0xfb)
-                     .Int1(0xfd).Int(0x123456, 3)
-                     .Int1(0xfe).Int8(0x0102030405060708)
+                     .Int1(0xfc)
+                     .Int2(0xfb)
+                     .Int1(0xfd)
+                     .Int(0x123456, 3)
+                     .Int1(0xfe)
+                     .Int8(0x0102030405060708)
                      .Int1(0xfb)
                      .bytes();
   Reader r(b);
@@ -193,9 +196,9 @@ TEST(MysqlReader, LenencAllPrefixes) {
   Reader r3(null);
   r3.Lenenc();
   EXPECT_EQ(r3.reason(), InvalidReason::kUnexpectedNull);
-  for (const auto& truncated : {PayloadBuilder().Int1(0xfc).Int1(1).bytes(),
-                                PayloadBuilder().Int1(0xfd).Int2(1).bytes(),
-                                PayloadBuilder().Int1(0xfe).Int4(1).bytes(), ByteVector{}}) {
+  for (const auto& truncated :
+       {PayloadBuilder().Int1(0xfc).Int1(1).bytes(), PayloadBuilder().Int1(0xfd).Int2(1).bytes(),
+        PayloadBuilder().Int1(0xfe).Int4(1).bytes(), ByteVector{}}) {
     Reader r4(truncated);
     r4.Lenenc();
     EXPECT_EQ(r4.reason(), InvalidReason::kTruncated);

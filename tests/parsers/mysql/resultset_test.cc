@@ -1,13 +1,14 @@
 // tests/parsers/mysql/resultset_test.cc: column count, ColumnDefinition41, text and binary rows
 // with every type's width, the row rewriter (encode.h), and commands with binary parameters
 // (COM_STMT_EXECUTE, COM_QUERY with query attributes).
+#include "jitgate/parsers/mysql/resultset.h"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "jitgate/parsers/mysql/command.h"
 #include "jitgate/parsers/mysql/encode.h"
-#include "jitgate/parsers/mysql/resultset.h"
 #include "tests/parsers/mysql/builder.h"
 
 namespace jitgate::parsers::mysql {
@@ -24,8 +25,8 @@ TEST(MysqlResultSet, ColumnCount) {
             InvalidReason::kColumnCountAboveMax);
   EXPECT_EQ(DecodeColumnCount(PayloadBuilder().Lenenc(3).Int1(0).bytes(), 0).reason,
             InvalidReason::kTrailingBytes);
-  const ColumnCount cached = DecodeColumnCount(PayloadBuilder().Lenenc(3).Int1(0).bytes(), 0,
-                                               kMariaDbClientCacheMetadata);
+  const ColumnCount cached =
+      DecodeColumnCount(PayloadBuilder().Lenenc(3).Int1(0).bytes(), 0, kMariaDbClientCacheMetadata);
   EXPECT_EQ(cached.status, DecodeStatus::kOk);
   EXPECT_EQ(cached.metadata_follows, 0);
   EXPECT_EQ(DecodeColumnCount({}, 0).reason, InvalidReason::kTruncated);
@@ -37,8 +38,7 @@ PayloadBuilder Definition(bool extended) {
   if (extended) {
     b.Lenenc(6).Int1(0).LenStr("json");
   }
-  return b.Lenenc(0x0c).Int2(45).Int4(255).Int1(kMysqlTypeVarString).Int2(0x1001).Int1(0)
-      .Int2(0);
+  return b.Lenenc(0x0c).Int2(45).Int4(255).Int1(kMysqlTypeVarString).Int2(0x1001).Int1(0).Int2(0);
 }
 
 TEST(MysqlResultSet, ColumnDefinition41) {
@@ -63,16 +63,24 @@ TEST(MysqlResultSet, ColumnDefinition41) {
     auto trailing = Definition(extended).Int1(1).bytes();
     EXPECT_EQ(DecodeColumnDefinition41(trailing, mariadb).reason, InvalidReason::kTrailingBytes);
   }
-  const auto bad_fixed = PayloadBuilder().LenStr("def").Lenenc(0).Lenenc(0).Lenenc(0).Lenenc(0)
-                             .Lenenc(0).Lenenc(0x0b).Zeros(12).bytes();
+  const auto bad_fixed = PayloadBuilder()
+                             .LenStr("def")
+                             .Lenenc(0)
+                             .Lenenc(0)
+                             .Lenenc(0)
+                             .Lenenc(0)
+                             .Lenenc(0)
+                             .Lenenc(0x0b)
+                             .Zeros(12)
+                             .bytes();
   EXPECT_EQ(DecodeColumnDefinition41(bad_fixed).reason, InvalidReason::kBadFixedFieldsLength);
   const auto field_list = Definition(false).LenStr("dflt").bytes();
   EXPECT_EQ(DecodeColumnDefinition41(field_list, 0, true).default_values, "dflt");
 }
 
 TEST(MysqlResultSet, TextRows) {
-  const auto row = PayloadBuilder().LenStr("1").Null().LenStr("").LenStr(std::string(300, 'x'))
-                       .bytes();
+  const auto row =
+      PayloadBuilder().LenStr("1").Null().LenStr("").LenStr(std::string(300, 'x')).bytes();
   TextRowCursor cursor(row, 4);
   Field f;
   ASSERT_TRUE(cursor.Next(f));
@@ -116,8 +124,8 @@ std::vector<TypedValue> EveryType() {
       {kMysqlTypeDouble, v(PayloadBuilder().Int8(0x4002000000000000))},
       {kMysqlTypeDate, v(PayloadBuilder().Int1(4).Int2(2024).Int1(2).Int1(29))},
       {kMysqlTypeDate, v(PayloadBuilder().Int1(0))},
-      {kMysqlTypeDatetime, v(PayloadBuilder().Int1(7).Int2(2024).Int1(2).Int1(29).Int1(12)
-                                 .Int1(34).Int1(56))},
+      {kMysqlTypeDatetime,
+       v(PayloadBuilder().Int1(7).Int2(2024).Int1(2).Int1(29).Int1(12).Int1(34).Int1(56))},
       {kMysqlTypeDatetime, v(PayloadBuilder().Int1(11).Int2(2024).Zeros(4).Int1(1).Int4(789012))},
       {kMysqlTypeTimestamp, v(PayloadBuilder().Int1(4).Int2(2000).Int1(1).Int1(1))},
       {kMysqlTypeTime, v(PayloadBuilder().Int1(8).Int1(1).Int4(34).Int1(22).Int1(59).Int1(59))},
@@ -182,8 +190,8 @@ TEST(MysqlResultSet, BinaryRowEveryTypeWidth) {
   // Bad temporal lengths, unknown types, padding bits, wrong header.
   InvalidReason why;
   for (uint8_t bad : {1, 5, 8, 12}) {
-    const std::byte date[] = {static_cast<std::byte>(bad), {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                              {}, {}};
+    const std::byte date[] = {
+        static_cast<std::byte>(bad), {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
     EXPECT_EQ(BinaryValueSize(kMysqlTypeDate, date, &why), 0u);
     EXPECT_EQ(why, InvalidReason::kBadTemporalLength);
   }
@@ -211,14 +219,14 @@ TEST(MysqlRewrite, TextRowReplaceNullAndInPlace) {
   EXPECT_EQ(testing::AsString(Bytes(out).first(size)),
             testing::AsString(PayloadBuilder().LenStr("7").Null().Null().view()));
   size = RewriteTextRow(row, 3, 2, Replacement{false, std::string(300, 'z')}, out);
-  EXPECT_EQ(size, 0u);  // does not fit
+  EXPECT_EQ(size, 0u);                                                   // does not fit
   EXPECT_EQ(RewriteTextRow(row, 3, 3, Replacement{true, {}}, out), 0u);  // no such column
   EXPECT_EQ(RewriteTextRow(Bytes(row).first(5), 3, 0, Replacement{true, {}}, out), 0u);
   auto in_place = row;
   ASSERT_TRUE(MaskTextFieldInPlace(in_place, 3, 1, '#'));
-  EXPECT_EQ(testing::AsString(in_place),
-            testing::AsString(PayloadBuilder().LenStr("7").LenStr(std::string(17, '#')).Null()
-                                  .view()));
+  EXPECT_EQ(
+      testing::AsString(in_place),
+      testing::AsString(PayloadBuilder().LenStr("7").LenStr(std::string(17, '#')).Null().view()));
   // Rewritten into a packet: header in front, payload after.
   std::vector<std::byte> packet(64);
   size = RewriteTextRow(row, 3, 0, Replacement{false, "8"}, std::span(packet).subspan(4));
@@ -230,15 +238,23 @@ TEST(MysqlRewrite, TextRowReplaceNullAndInPlace) {
 
 TEST(MysqlRewrite, BinaryRowReplaceNullAndInPlace) {
   const uint8_t types[] = {kMysqlTypeLonglong, kMysqlTypeVarString, kMysqlTypeDate};
-  const auto row = PayloadBuilder().Int1(0).Int1(0).Int8(42).LenStr("secret")
-                       .Int1(4).Int2(2024).Int1(1).Int1(2).bytes();
+  const auto row = PayloadBuilder()
+                       .Int1(0)
+                       .Int1(0)
+                       .Int8(42)
+                       .LenStr("secret")
+                       .Int1(4)
+                       .Int2(2024)
+                       .Int1(1)
+                       .Int1(2)
+                       .bytes();
   std::vector<std::byte> out(row.size() + 16);
   size_t size = RewriteBinaryRow(row, types, 1, Replacement{false, "xx"}, out);
   ASSERT_GT(size, 0u);
   EXPECT_EQ(ValidateBinaryRow(Bytes(out).first(size), types), DecodeStatus::kOk);
   size = RewriteBinaryRow(row, types, 1, Replacement{true, {}}, out);
-  const auto expected_null = PayloadBuilder().Int1(0).Int1(0x08).Int8(42).Int1(4).Int2(2024)
-                                 .Int1(1).Int1(2).bytes();
+  const auto expected_null =
+      PayloadBuilder().Int1(0).Int1(0x08).Int8(42).Int1(4).Int2(2024).Int1(1).Int1(2).bytes();
   EXPECT_EQ(testing::AsString(Bytes(out).first(size)), testing::AsString(expected_null));
   // NULL back to a value: the bit clears and the value is inserted.
   std::vector<std::byte> back(row.size() + 16);
@@ -273,36 +289,51 @@ TEST(MysqlCommand, NamesAndFixedCommands) {
             InvalidReason::kTrailingBytes);
   EXPECT_EQ(DecodeComFixed(PayloadBuilder().Int1(kComSetOption).Int2(0).bytes()).option,
             kMysqlOptionMultiStatementsOn);
-  const ComFixed fetch = DecodeComFixed(PayloadBuilder().Int1(kComStmtFetch).Int4(2).Int4(100)
-                                            .bytes());
+  const ComFixed fetch =
+      DecodeComFixed(PayloadBuilder().Int1(kComStmtFetch).Int4(2).Int4(100).bytes());
   EXPECT_EQ(fetch.row_count, 100u);
   EXPECT_EQ(ValidateCommand(PayloadBuilder().Int1(0x40).bytes(), 0, 0), DecodeStatus::kInvalid);
   const auto init = PayloadBuilder().Int1(kComInitDb).Str("shop").bytes();
   EXPECT_EQ(DecodeComInitDb(init).schema, "shop");
   const auto fl = PayloadBuilder().Int1(kComFieldList).Nul("t").Str("%").bytes();
   EXPECT_EQ(DecodeComFieldList(fl).table, "t");
-  const auto dump = PayloadBuilder().Int1(kComBinlogDump).Int4(4).Int2(0).Int4(2).Str("bin.1")
-                        .bytes();
+  const auto dump =
+      PayloadBuilder().Int1(kComBinlogDump).Int4(4).Int2(0).Int4(2).Str("bin.1").bytes();
   EXPECT_EQ(DecodeComBinlogDump(dump).binlog_filename, "bin.1");
-  const auto change = PayloadBuilder().Int1(kComChangeUser).Nul("bob").Int1(3).Str("abc")
-                          .Nul("db").Int2(45).Nul("mysql_native_password").bytes();
+  const auto change = PayloadBuilder()
+                          .Int1(kComChangeUser)
+                          .Nul("bob")
+                          .Int1(3)
+                          .Str("abc")
+                          .Nul("db")
+                          .Int2(45)
+                          .Nul("mysql_native_password")
+                          .bytes();
   const ComChangeUser cu = DecodeComChangeUser(change, kClientSecureConnection | kClientPluginAuth);
   ASSERT_EQ(cu.status, DecodeStatus::kOk) << InvalidReasonName(cu.reason);
   EXPECT_EQ(cu.username, "bob");
   EXPECT_EQ(cu.auth_response, "abc");
   EXPECT_EQ(cu.database, "db");
   EXPECT_EQ(cu.auth_plugin_name, kMysqlNativePassword);
-  const auto long_data = PayloadBuilder().Int1(kComStmtSendLongData).Int4(1).Int2(0).Str("blob")
-                             .bytes();
+  const auto long_data =
+      PayloadBuilder().Int1(kComStmtSendLongData).Int4(1).Int2(0).Str("blob").bytes();
   EXPECT_EQ(DecodeComStmtSendLongData(long_data).data, "blob");
 }
 
 TEST(MysqlCommand, StmtExecuteWithAndWithoutTypes) {
-  const auto execute = PayloadBuilder().Int1(kComStmtExecute).Int4(3).Int1(0).Int4(1)
+  const auto execute = PayloadBuilder()
+                           .Int1(kComStmtExecute)
+                           .Int4(3)
+                           .Int1(0)
+                           .Int4(1)
                            .Int1(0x02)  // NULL bitmap: param 1 is NULL
-                           .Int1(1).Int2(kMysqlTypeLonglong | kParamFlagUnsigned)
-                           .Int2(kMysqlTypeVarString).Int2(kMysqlTypeVarString)
-                           .Int8(99).LenStr("x").bytes();
+                           .Int1(1)
+                           .Int2(kMysqlTypeLonglong | kParamFlagUnsigned)
+                           .Int2(kMysqlTypeVarString)
+                           .Int2(kMysqlTypeVarString)
+                           .Int8(99)
+                           .LenStr("x")
+                           .bytes();
   const ComStmtExecute e = DecodeComStmtExecute(execute, 0, 3);
   ASSERT_EQ(e.status, DecodeStatus::kOk) << InvalidReasonName(e.reason);
   EXPECT_EQ(e.statement_id, 3u);
@@ -322,8 +353,17 @@ TEST(MysqlCommand, StmtExecuteWithAndWithoutTypes) {
   EXPECT_EQ(ValidateCommand(execute, 0, 2), DecodeStatus::kInvalid);
   testing::ExpectFramingAtEveryCut(execute, 0);
   // Re-execute without rebinding: types come from the caller.
-  const auto again = PayloadBuilder().Int1(kComStmtExecute).Int4(3).Int1(0).Int4(1).Int1(0)
-                         .Int1(0).Int8(7).LenStr("a").LenStr("b").bytes();
+  const auto again = PayloadBuilder()
+                         .Int1(kComStmtExecute)
+                         .Int4(3)
+                         .Int1(0)
+                         .Int4(1)
+                         .Int1(0)
+                         .Int1(0)
+                         .Int8(7)
+                         .LenStr("a")
+                         .LenStr("b")
+                         .bytes();
   const ComStmtExecute e2 = DecodeComStmtExecute(again, 0, 3);
   ASSERT_EQ(e2.status, DecodeStatus::kOk);
   ParamCursor without(e2.params, {});
@@ -336,21 +376,34 @@ TEST(MysqlCommand, StmtExecuteWithAndWithoutTypes) {
   }
   EXPECT_EQ(n, 3u);
   EXPECT_EQ(with.status(), DecodeStatus::kOk);
-  EXPECT_EQ(DecodeComStmtExecute(PayloadBuilder().Int1(kComStmtExecute).Int4(3).Int1(0).Int4(1)
-                                     .Int1(0).Int1(2).bytes(), 0, 1).reason,
-            InvalidReason::kBadBindFlag);
+  EXPECT_EQ(
+      DecodeComStmtExecute(
+          PayloadBuilder().Int1(kComStmtExecute).Int4(3).Int1(0).Int4(1).Int1(0).Int1(2).bytes(), 0,
+          1)
+          .reason,
+      InvalidReason::kBadBindFlag);
 }
 
 TEST(MysqlCommand, QueryWithAndWithoutAttributes) {
   const auto plain = PayloadBuilder().Int1(kComQuery).Str("SELECT 1").bytes();
   EXPECT_EQ(DecodeComQuery(plain, 0).query, "SELECT 1");
-  const auto no_attrs = PayloadBuilder().Int1(kComQuery).Lenenc(0).Lenenc(1).Str("SELECT 2")
-                            .bytes();
+  const auto no_attrs =
+      PayloadBuilder().Int1(kComQuery).Lenenc(0).Lenenc(1).Str("SELECT 2").bytes();
   EXPECT_EQ(DecodeComQuery(no_attrs, kClientQueryAttributes).query, "SELECT 2");
-  const auto attrs = PayloadBuilder().Int1(kComQuery).Lenenc(2).Lenenc(1).Int1(0).Int1(1)
-                         .Int2(kMysqlTypeVarString).LenStr("trace_id")
-                         .Int2(kMysqlTypeLong).LenStr("n")
-                         .LenStr("abc-123").Int4(5).Str("SELECT 3").bytes();
+  const auto attrs = PayloadBuilder()
+                         .Int1(kComQuery)
+                         .Lenenc(2)
+                         .Lenenc(1)
+                         .Int1(0)
+                         .Int1(1)
+                         .Int2(kMysqlTypeVarString)
+                         .LenStr("trace_id")
+                         .Int2(kMysqlTypeLong)
+                         .LenStr("n")
+                         .LenStr("abc-123")
+                         .Int4(5)
+                         .Str("SELECT 3")
+                         .bytes();
   const ComQuery q = DecodeComQuery(attrs, kClientQueryAttributes);
   ASSERT_EQ(q.status, DecodeStatus::kOk) << InvalidReasonName(q.reason);
   EXPECT_TRUE(q.has_attributes);
@@ -365,7 +418,8 @@ TEST(MysqlCommand, QueryWithAndWithoutAttributes) {
   testing::ExpectFramingAtEveryCut(attrs, 0);
   for (size_t n = 1; n < attrs.size() - 8; ++n) {
     EXPECT_EQ(DecodeComQuery(Bytes(attrs).first(n), kClientQueryAttributes).status,
-              DecodeStatus::kInvalid) << n;
+              DecodeStatus::kInvalid)
+        << n;
   }
 }
 

@@ -98,11 +98,11 @@ struct HandshakeResponse41 {
   uint8_t charset = 0;
   uint32_t mariadb_capabilities = 0;  // filler bytes 19..22 when CLIENT_LONG_PASSWORD is clear
   std::string_view username;
-  std::string_view auth_response;  // lenenc, 1-byte length or NUL-terminated, by capabilities
-  std::string_view database;       // CLIENT_CONNECT_WITH_DB
-  std::string_view auth_plugin_name;  // CLIENT_PLUGIN_AUTH
-  ConnectAttrs connect_attrs;         // CLIENT_CONNECT_ATTRS
-  uint8_t zstd_compression_level = 0; // CLIENT_ZSTD_COMPRESSION_ALGORITHM
+  std::string_view auth_response;      // lenenc, 1-byte length or NUL-terminated, by capabilities
+  std::string_view database;           // CLIENT_CONNECT_WITH_DB
+  std::string_view auth_plugin_name;   // CLIENT_PLUGIN_AUTH
+  ConnectAttrs connect_attrs;          // CLIENT_CONNECT_ATTRS
+  uint8_t zstd_compression_level = 0;  // CLIENT_ZSTD_COMPRESSION_ALGORITHM
 };
 HandshakeResponse41 DecodeHandshakeResponse41(Bytes payload);
 

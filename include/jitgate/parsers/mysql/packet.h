@@ -107,7 +107,7 @@ class PacketAssembler {
   uint32_t packet_count_ = 0;
   uint8_t first_sequence_id_ = 0;
   uint8_t last_sequence_id_ = 0;
-  bool last_packet_ = false;     // the current packet is shorter than 0xffffff
+  bool last_packet_ = false;  // the current packet is shorter than 0xffffff
   bool complete_ = false;
   bool failed_ = false;
 };

@@ -21,10 +21,10 @@ inline constexpr uint8_t kEofHeader = 0xfe;          // EOF_Packet, and OK repla
 inline constexpr uint8_t kLocalInfileHeader = 0xfb;  // LOCAL INFILE request ("4.6")
 // ERR header 0xff is kErrHeader in encode.h.
 inline constexpr uint8_t kErrMarker = 0xff;
-inline constexpr size_t kEofPayloadSizeMax = 8;      // an EOF payload is < 9 bytes ("4.6")
+inline constexpr size_t kEofPayloadSizeMax = 8;          // an EOF payload is < 9 bytes ("4.6")
 inline constexpr uint16_t kProgressReportCode = 0xffff;  // MariaDB progress, not an error ("4.8")
 inline constexpr size_t kSqlStateSize = 5;
-inline constexpr size_t kStmtPrepareOkSize = 12;     // 0x00 + 4 + 2 + 2 + 1 + 2 ("4.5")
+inline constexpr size_t kStmtPrepareOkSize = 12;  // 0x00 + 4 + 2 + 2 + 1 + 2 ("4.5")
 
 // OK_Packet (header 0x00, or 0xfe when it replaces EOF under CLIENT_DEPRECATE_EOF).
 struct OkPacket {

@@ -20,9 +20,9 @@
 namespace jitgate::parsers::mysql {
 
 inline constexpr uint64_t kColumnDefinitionFixedLength = 0x0c;  // int<lenenc> 0x0c ("4.6")
-inline constexpr uint8_t kBinaryRowHeader = 0x00;                // ("4.6")
-inline constexpr size_t kBinaryRowNullBitmapOffset = 2;          // result rows ("4.6")
-inline constexpr size_t kExecuteNullBitmapOffset = 0;            // COM_STMT_EXECUTE ("4.5")
+inline constexpr uint8_t kBinaryRowHeader = 0x00;               // ("4.6")
+inline constexpr size_t kBinaryRowNullBitmapOffset = 2;         // result rows ("4.6")
+inline constexpr size_t kExecuteNullBitmapOffset = 0;           // COM_STMT_EXECUTE ("4.5")
 
 // Bytes of a NULL bitmap for `count` fields starting at bit `offset`.
 constexpr size_t NullBitmapSize(size_t count, size_t offset) { return (count + offset + 7) / 8; }
@@ -79,7 +79,8 @@ struct Field {
 // filled the payload).
 class TextRowCursor {
  public:
-  TextRowCursor(Bytes payload, size_t column_count) : reader_(payload), column_count_(column_count) {}
+  TextRowCursor(Bytes payload, size_t column_count)
+      : reader_(payload), column_count_(column_count) {}
   bool Next(Field& field);
   DecodeStatus status() const;
   InvalidReason reason() const { return reader_.reason(); }

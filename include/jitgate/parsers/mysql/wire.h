@@ -26,36 +26,36 @@ enum class DecodeStatus : uint8_t { kOk, kNeedMore, kInvalid };
 // field and the session's close reason).
 enum class InvalidReason : uint8_t {
   kNone,
-  kFrameAboveMax,        // logical payload larger than the configured frame_size_max
-  kSequenceMismatch,     // a continuation packet's sequence id does not follow its predecessor
-  kEmptyPayload,         // a message that needs at least its header byte has none
-  kTruncated,            // a field runs past the end of the payload
-  kTrailingBytes,        // bytes left after the last field of a fixed-layout message
-  kBadLenencPrefix,      // 0xff where an int<lenenc> was expected
-  kUnexpectedNull,       // 0xfb (NULL) where a value is required
-  kMissingNul,           // string<NUL> without its terminator
-  kWrongHeader,          // first byte is not this message's marker
-  kUnsupportedProtocol,  // HandshakeV10 protocol byte != 10, or no CLIENT_PROTOCOL_41
-  kBadAuthDataLength,    // auth-plugin-data length outside 0 or 21..255
-  kBadFixedFieldsLength, // ColumnDefinition41 length of fixed fields != 0x0c
-  kColumnCountAboveMax,  // column count 0 or above kColumnCountMax
-  kBadFieldType,         // a MYSQL_TYPE_* value that has no binary encoding
-  kBadTemporalLength,    // DATE/DATETIME/TIMESTAMP not 0/4/7/11, TIME not 0/8/12
-  kNullBitmapPadding,    // a NULL-bitmap bit set beyond the last column
-  kParamCountAboveMax,   // parameter count above kParamCountMax
-  kBadBindFlag,          // new_params_bind_flag other than 0 or 1, or 0 with no known types
-  kStagingOverflow,      // a logical payload does not fit the staging buffer
+  kFrameAboveMax,         // logical payload larger than the configured frame_size_max
+  kSequenceMismatch,      // a continuation packet's sequence id does not follow its predecessor
+  kEmptyPayload,          // a message that needs at least its header byte has none
+  kTruncated,             // a field runs past the end of the payload
+  kTrailingBytes,         // bytes left after the last field of a fixed-layout message
+  kBadLenencPrefix,       // 0xff where an int<lenenc> was expected
+  kUnexpectedNull,        // 0xfb (NULL) where a value is required
+  kMissingNul,            // string<NUL> without its terminator
+  kWrongHeader,           // first byte is not this message's marker
+  kUnsupportedProtocol,   // HandshakeV10 protocol byte != 10, or no CLIENT_PROTOCOL_41
+  kBadAuthDataLength,     // auth-plugin-data length outside 0 or 21..255
+  kBadFixedFieldsLength,  // ColumnDefinition41 length of fixed fields != 0x0c
+  kColumnCountAboveMax,   // column count 0 or above kColumnCountMax
+  kBadFieldType,          // a MYSQL_TYPE_* value that has no binary encoding
+  kBadTemporalLength,     // DATE/DATETIME/TIMESTAMP not 0/4/7/11, TIME not 0/8/12
+  kNullBitmapPadding,     // a NULL-bitmap bit set beyond the last column
+  kParamCountAboveMax,    // parameter count above kParamCountMax
+  kBadBindFlag,           // new_params_bind_flag other than 0 or 1, or 0 with no known types
+  kStagingOverflow,       // a logical payload does not fit the staging buffer
 };
 
 // Printable name of a reason, for logs and test failures.
 std::string_view InvalidReasonName(InvalidReason reason);
 
 // int<lenenc> prefixes ("4.1", page_protocol_basic_dt_integers.html).
-inline constexpr uint8_t kLenencNull = 0xfb;    // NULL in text rows
-inline constexpr uint8_t kLenenc2Byte = 0xfc;   // 2-byte value follows
-inline constexpr uint8_t kLenenc3Byte = 0xfd;   // 3-byte value follows
-inline constexpr uint8_t kLenenc8Byte = 0xfe;   // 8-byte value follows
-inline constexpr uint8_t kLenencInvalid = 0xff; // never a length (an ERR header)
+inline constexpr uint8_t kLenencNull = 0xfb;     // NULL in text rows
+inline constexpr uint8_t kLenenc2Byte = 0xfc;    // 2-byte value follows
+inline constexpr uint8_t kLenenc3Byte = 0xfd;    // 3-byte value follows
+inline constexpr uint8_t kLenenc8Byte = 0xfe;    // 8-byte value follows
+inline constexpr uint8_t kLenencInvalid = 0xff;  // never a length (an ERR header)
 
 // Capability flags, include/mysql_com.h ("4.3").
 inline constexpr uint32_t kClientLongPassword = 1;  // CLIENT_MYSQL; MariaDB servers clear it
@@ -137,7 +137,7 @@ inline constexpr uint8_t kMysqlTypeTime2 = 19;       // server-internal
 inline constexpr uint8_t kMysqlTypeTypedArray = 20;  // replication only
 inline constexpr uint8_t kMysqlTypeVector = 242;     // MySQL 9.0
 inline constexpr uint8_t kMysqlTypeInvalid = 243;
-inline constexpr uint8_t kMysqlTypeBool = 244;       // placeholder, never on the wire
+inline constexpr uint8_t kMysqlTypeBool = 244;  // placeholder, never on the wire
 inline constexpr uint8_t kMysqlTypeJson = 245;
 inline constexpr uint8_t kMysqlTypeNewdecimal = 246;
 inline constexpr uint8_t kMysqlTypeEnum = 247;
