@@ -87,6 +87,14 @@ std::string_view LexStatusName(LexStatus status) {
 Lexer::Lexer(std::string_view text, LexMode mode) : text_(text), mode_(mode) {
   if (text.size() > kTextSizeMax) {
     Fail(LexStatus::kTooLong, 0);
+    return;
+  }
+  // The server's C string ends at a NUL: lex only what comes before it, as the server would, and
+  // then report the NUL (a literal open across it is unterminated).
+  const void* nul = text.empty() ? nullptr : std::memchr(text.data(), '\0', text.size());
+  if (nul != nullptr) {
+    text_ = text.substr(0, static_cast<size_t>(static_cast<const char*>(nul) - text.data()));
+    nul_found_ = true;
   }
 }
 
@@ -358,6 +366,9 @@ bool Lexer::Next(Token* token) {
     ++pos_;
   }
   if (pos_ >= n) {
+    if (nul_found_ && status_ == LexStatus::kOk) {
+      Fail(LexStatus::kNulByte, n);
+    }
     return false;
   }
   const size_t start = pos_;

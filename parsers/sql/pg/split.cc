@@ -48,30 +48,43 @@ inline uint64_t KindCode(TokenKind kind) {
   }
 }
 
+// Up to 8 bytes of text at `at` (`left` of them belong to the token), zero-padded.
+inline uint64_t Chunk(std::string_view text, size_t at, size_t left, bool fold) {
+  uint64_t word = 0;
+  if (at + 8 <= text.size()) {
+    std::memcpy(&word, text.data() + at, 8);  // one load; mask off the bytes past the token
+    if (left < 8) {
+      word &= (uint64_t{1} << (8 * left)) - 1;
+    }
+  } else {
+    word = Load(text.data() + at, left < 8 ? left : 8);
+  }
+  return fold ? LowerAscii(word) : word;
+}
+
 class Hasher {
  public:
   Hasher(uint64_t seed, LexMode mode)
       : state_(Mix(seed ^ kMulC, mode.standard_conforming_strings ? kMulA : kMulB)) {}
 
+  // One 64x64->128 multiply per token of up to 8 bytes (most tokens), one more per further 8.
   void Add(std::string_view text, const Token& token) {
     const bool literal = IsLiteral(token.kind);
     const uint64_t head = (KindCode(token.kind) << 32) | (literal ? 0 : token.length);
-    state_ = Mix(state_ ^ head, kMulA);
     if (literal) {
+      state_ = Mix(state_ ^ head, kMulA);
       return;
     }
-    const char* p = text.data() + token.offset;
-    size_t left = token.length;
     const bool fold = token.kind == TokenKind::kWord;
-    while (left > 0) {
-      const size_t chunk = left < 8 ? left : 8;
-      uint64_t word = Load(p, chunk);
-      if (fold) {
-        word = LowerAscii(word);
-      }
-      state_ = Mix(state_ ^ word, kMulB);
-      p += chunk;
-      left -= chunk;
+    size_t at = token.offset;
+    size_t left = token.length;
+    uint64_t word = Chunk(text, at, left, fold);
+    state_ = Mix(state_ ^ head, word ^ kMulB);
+    while (left > 8) {
+      at += 8;
+      left -= 8;
+      word = Chunk(text, at, left, fold);
+      state_ = Mix(state_ ^ word, kMulA);
     }
   }
 

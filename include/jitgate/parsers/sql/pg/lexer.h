@@ -50,7 +50,8 @@ enum class LexStatus : uint8_t {
   kZeroLengthIdent,          // "" (the server: zero-length delimited identifier)
   kTrailingJunk,             // 1a, 1e, $1x, 1.a (PG 15: trailing junk after numeric literal)
   kUnsafeUnicodeString,      // U&'...' with standard_conforming_strings off (server refuses it)
-  kNulByte,                  // a NUL byte: the server's C string would end there; never guess
+  kNulByte,                  // a NUL byte: the server's C string would end there; tokens before
+                             // it are returned, then this (or kUnterminated* if a literal is open)
   kTooLong,                  // text longer than kTextSizeMax
 };
 
@@ -105,6 +106,7 @@ class Lexer {
   size_t pos_ = 0;
   LexStatus status_ = LexStatus::kOk;
   uint32_t error_offset_ = 0;
+  bool nul_found_ = false;  // text_ was cut at a NUL byte
 };
 
 }  // namespace jitgate::parsers::sql::pg

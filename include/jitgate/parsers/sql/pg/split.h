@@ -27,11 +27,13 @@
 
 namespace jitgate::parsers::sql::pg {
 
+// No default member initializers: arrays of spans live on the classifier's stack and must not
+// be cleared on every call.
 struct StatementSpan {
-  uint32_t offset = 0;       // first token of the statement
-  uint32_t length = 0;       // up to the end of its last token (the ';' excluded)
-  uint32_t token_count = 0;  // tokens without comments
-  uint64_t fingerprint = 0;
+  uint32_t offset;       // first token of the statement
+  uint32_t length;       // up to the end of its last token (the ';' excluded)
+  uint32_t token_count;  // tokens without comments
+  uint64_t fingerprint;
 };
 
 enum class SplitStatus : uint8_t {
