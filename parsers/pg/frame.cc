@@ -183,6 +183,10 @@ bool FrameStager::SetDirection(Direction direction) {
   if (staged_size_ != 0 && !delivered_) {
     return false;
   }
+  // A delivered frame's bytes stay in storage (its views remain valid until the next Next), but
+  // they no longer count as staged: they belong to the old grammar.
+  staged_size_ = 0;
+  delivered_ = false;
   direction_ = direction;
   return true;
 }
@@ -199,7 +203,9 @@ bool FrameStager::AssertInvariants() const {
   }
   const Frame frame = DecodeFrame(std::span<const std::byte>(storage_.data(), staged_size_),
                                   direction_, storage_.size());
-  return frame.frame_size == 0 || staged_size_ <= frame.frame_size;
+  // An invalid header (length below the header size) may claim less than was staged to read it.
+  return frame.status == DecodeStatus::kInvalid || frame.frame_size == 0 ||
+         staged_size_ <= frame.frame_size;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,6 +366,8 @@ const char* InvalidReasonName(InvalidReason reason) {
       return "not_startup_message";
     case InvalidReason::kEmptyName:
       return "empty_name";
+    case InvalidReason::kDuplicateParameter:
+      return "duplicate_parameter";
   }
   return "unknown";
 }

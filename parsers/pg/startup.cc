@@ -56,6 +56,38 @@ StartupHeader DecodeStartupHeader(std::span<const std::byte> bytes) {
   }
 }
 
+namespace {
+
+constexpr uint8_t kSeenUser = 1;
+constexpr uint8_t kSeenDatabase = 2;
+constexpr uint8_t kSeenOptions = 4;
+constexpr uint8_t kSeenReplication = 8;
+
+// Records user/database/options in `out`; false if one of them (or replication) repeats.
+bool NoteSpecialParam(std::string_view name, std::string_view value, StartupMessage& out,
+                      uint8_t& seen) {
+  uint8_t bit = 0;
+  if (name == "user") {
+    bit = kSeenUser;
+    out.user = value;
+  } else if (name == "database") {
+    bit = kSeenDatabase;
+    out.database = value;
+  } else if (name == "options") {
+    bit = kSeenOptions;
+    out.options = value;
+  } else if (name == "replication") {
+    bit = kSeenReplication;
+  }
+  if ((seen & bit) != 0) {
+    return false;
+  }
+  seen |= bit;
+  return true;
+}
+
+}  // namespace
+
 bool StartupParamIterator::Next(StartupParam& out) {
   // Validated lists have no empty name; stop at one anyway (the terminator convention).
   if (reader_.remaining() == 0 || !reader_.String(out.name) || out.name.empty()) {
@@ -67,12 +99,13 @@ bool StartupParamIterator::Next(StartupParam& out) {
 std::string_view StartupMessage::Find(std::string_view name, std::string_view fallback) const {
   StartupParamIterator it = params();
   StartupParam param;
+  std::string_view found = fallback;
   while (it.Next(param)) {
     if (param.name == name) {
-      return param.value;
+      found = param.value;
     }
   }
-  return fallback;
+  return found;
 }
 
 InvalidReason DecodeStartupPayload(std::span<const std::byte> payload, StartupMessage& out) {
@@ -92,7 +125,7 @@ InvalidReason DecodeStartupPayload(std::span<const std::byte> payload, StartupMe
   }
   // 55.7: pairs, then a zero byte as the packet's last byte.
   const size_t params_begin = reader.offset();
-  bool user_seen = false;
+  uint8_t seen = 0;
   for (;;) {
     std::string_view name;
     std::string_view value;
@@ -105,20 +138,15 @@ InvalidReason DecodeStartupPayload(std::span<const std::byte> payload, StartupMe
     if (!reader.String(value)) {
       return reader.error();
     }
-    if (name == "user") {
-      out.user = value;
-      user_seen = true;
-    } else if (name == "database") {
-      out.database = value;
-    } else if (name == "options") {
-      out.options = value;
+    if (!NoteSpecialParam(name, value, out, seen)) {
+      return InvalidReason::kDuplicateParameter;
     }
   }
   const InvalidReason reason = reader.Finish();
   if (reason != InvalidReason::kNone) {
     return reason;
   }
-  if (!user_seen || out.user.empty()) {
+  if ((seen & kSeenUser) == 0 || out.user.empty()) {
     return InvalidReason::kMissingUser;
   }
   out.params_raw = payload.subspan(params_begin, payload.size() - params_begin - 1);

@@ -334,6 +334,19 @@ TEST(PgStartupBodyTest, StartupMessageParameters) {
   ASSERT_EQ(DecodeStartupMessage(AsBytes(packet), m), InvalidReason::kNone);
   EXPECT_EQ(m.Find("application_name"), "psql");
   EXPECT_EQ(m.Find("options", "none"), "none");
+  // A GUC given twice: the server applies the last value, and so does Find.
+  const std::string twice = FrameBuilder()
+                                .Int32(kProtocolVersion30)
+                                .String("user")
+                                .String("u")
+                                .String("TimeZone")
+                                .String("UTC")
+                                .String("TimeZone")
+                                .String("CET")
+                                .Byte(0)
+                                .Build();
+  ASSERT_EQ(DecodeStartupMessage(AsBytes(twice), m), InvalidReason::kNone);
+  EXPECT_EQ(m.Find("TimeZone"), "CET");
   EXPECT_EQ(SummarizeStartup(AsBytes(FrameBuilder()
                                          .Int32(kProtocolVersion32)
                                          .String("user")
@@ -349,6 +362,24 @@ TEST(PgStartupBodyTest, StartupMessageErrors) {
   const auto body = [](FrameBuilder b) { return SummarizeStartup(AsBytes(b.body())); };
   EXPECT_EQ(body(FrameBuilder().Int32(kProtocolVersion30).String("database").String("x").Byte(0)),
             Invalid(InvalidReason::kMissingUser));
+  EXPECT_EQ(body(FrameBuilder()
+                     .Int32(kProtocolVersion30)
+                     .String("user")
+                     .String("alice")
+                     .String("user")
+                     .String("postgres")
+                     .Byte(0)),
+            Invalid(InvalidReason::kDuplicateParameter));
+  EXPECT_EQ(body(FrameBuilder()
+                     .Int32(kProtocolVersion30)
+                     .String("user")
+                     .String("a")
+                     .String("replication")
+                     .String("false")
+                     .String("replication")
+                     .String("database")
+                     .Byte(0)),
+            Invalid(InvalidReason::kDuplicateParameter));
   EXPECT_EQ(body(FrameBuilder().Int32(kProtocolVersion30).String("user").String("x")),
             Invalid(InvalidReason::kMissingTerminator));
   EXPECT_EQ(body(FrameBuilder().Int32(kProtocolVersion30).String("user")),

@@ -47,6 +47,7 @@ enum class InvalidReason : uint8_t {
   kUnsupportedProtocol,   // start-up code that is neither a request nor protocol 3.x
   kNotStartupMessage,     // a start-up packet decoder given another kind of packet
   kEmptyName,             // an empty parameter or option name where the spec forbids one
+  kDuplicateParameter,    // StartupMessage naming user/database/options/replication twice
 };
 
 // A stable lower-case name for counters and logs ("length_above_max").

@@ -88,14 +88,16 @@ struct StartupMessage {
   std::string_view options;               // empty when absent
 
   StartupParamIterator params() const { return StartupParamIterator(params_raw); }
-  // The value of parameter `name`, or `fallback` when absent.
+  // The value of parameter `name`, or `fallback` when absent. For a name given twice, the last
+  // value, as the server applies it (postmaster.c ProcessStartupPacket).
   std::string_view Find(std::string_view name, std::string_view fallback = {}) const;
 };
 
 // Decodes a whole StartupMessage packet (`packet` starts at its length field, as the untagged
 // Frame from DecodeFrame(kStartup) describes: pass frame.payload to DecodeStartupPayload).
-// Checks: protocol 3.x, every name followed by a value, the final NUL as the last byte, no empty
-// names before it, and "user" present.
+// Checks: protocol 3.x, every name followed by a value, the final NUL as the last byte, "user"
+// present, and user/database/options/replication each at most once (the server would take the
+// last one; a gateway that checked the first would be fooled, so duplicates are refused).
 InvalidReason DecodeStartupMessage(std::span<const std::byte> packet, StartupMessage& out);
 // The same, given the body after the length field (code first).
 InvalidReason DecodeStartupPayload(std::span<const std::byte> payload, StartupMessage& out);
