@@ -41,11 +41,17 @@ constexpr std::array<uint8_t, 256> BuildCharClasses() {
 
 inline constexpr std::array<uint8_t, 256> kCharClass = BuildCharClasses();
 
-inline uint8_t ClassOf(char c) { return kCharClass[static_cast<uint8_t>(c)]; }
-inline bool IsIdentChar(char c) {
-  const uint8_t cls = ClassOf(c);
-  return cls == kCcIdent || cls == kCcDigit;
+constexpr std::array<bool, 256> BuildIdentChars() {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[c] = kCharClass[c] == kCcIdent || kCharClass[c] == kCcDigit;
+  }
+  return table;
 }
+inline constexpr std::array<bool, 256> kIdentChar = BuildIdentChars();
+
+inline uint8_t ClassOf(char c) { return kCharClass[static_cast<uint8_t>(c)]; }
+inline bool IsIdentChar(char c) { return kIdentChar[static_cast<uint8_t>(c)]; }
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsHexDigit(char c) {
   return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

@@ -550,6 +550,10 @@ ClassifyResult ClassifyAll(std::string_view text, LexMode mode, std::span<Piece>
 void ClassifyText(std::string_view text, LexMode mode, Statement* out) {
   std::array<Piece, kStatementsMax> pieces;
   const SplitResult split = Split(text, mode, pieces);
+  if (split.count == 1 && !split.overflow) {  // the common case: no merging needed
+    ClassifyPiece(text, pieces[0], mode, out);
+    return;
+  }
   Statement one;
   out->Reset();
   out->length = static_cast<uint32_t>(text.size());

@@ -7,6 +7,7 @@
 // NO_BACKSLASH_ESCAPES, and doubled quotes always; X'..' and B'..' take no escapes.
 #include "jitgate/parsers/sql/mysql/lexer.h"
 
+#include <cstring>
 #include <string_view>
 
 #include "parsers/sql/mysql/char_class.h"
@@ -374,20 +375,28 @@ Token Lexer::LexQuoted(size_t start, char quote, TokenKind kind) {
   const bool backslash = kind == TokenKind::kString && !mode_.no_backslash_escapes;
   pos_ = start + 1;
   while (pos_ < end_) {
-    const char c = text_[pos_];
-    if (c == '\\' && backslash) {
-      pos_ += 2;
-      continue;
-    }
-    ++pos_;
-    if (c == quote) {
-      if (pos_ < end_ && text_[pos_] == quote) {
-        ++pos_;
+    // Jump to the next quote; a backslash before it (when escapes apply) is handled bytewise.
+    const char* base = text_.data();
+    const void* found = std::memchr(base + pos_, quote, end_ - pos_);
+    const size_t quote_at = found ? static_cast<const char*>(found) - base : end_;
+    if (backslash) {
+      const void* slash = std::memchr(base + pos_, '\\', quote_at - pos_);
+      if (slash != nullptr) {
+        pos_ = static_cast<size_t>(static_cast<const char*>(slash) - base) + 2;
         continue;
       }
-      return Make(kind, start);
     }
+    if (quote_at >= end_) {
+      break;
+    }
+    pos_ = quote_at + 1;
+    if (pos_ < end_ && text_[pos_] == quote) {
+      ++pos_;
+      continue;
+    }
+    return Make(kind, start);
   }
+  pos_ = end_;
   return Fail(kind == TokenKind::kString ? LexError::kUnterminatedString
                                          : LexError::kUnterminatedIdent,
               start);
