@@ -6,7 +6,7 @@
 //    differences are allowed: pg_query_scan reports no proper end for U&'' / U&"" tokens (only
 //    the start is compared, and the next token must start after our end), and it does not
 //    continue a string across a "--" comment ('a' -- c\n'b' is one string in the server, where
-//    libpg_query's parser then fails: unknown, fail closed).
+//    libpg_query's parser then fails: unknown, fail closed); comparison stops there.
 //  - off: libpg_query only scans in on mode, so the text is rewritten as the classifier does
 //    (each plain '...' gets " E" before it: E'' is how the server reads '' in off mode) and the
 //    rewrite is scanned; every one of our tokens must map onto one scanner token.
@@ -74,26 +74,26 @@ void Compare(const std::vector<Span>& ours, const std::vector<TokenKind>& kinds,
     const int token = theirs[j].token;
     if (token == PG_QUERY__TOKEN__USCONST || token == PG_QUERY__TOKEN__UIDENT) {
       ++j;  // pg_query_scan's end for these is not the token's end
-      JG_CHECK(j == theirs.size() || theirs[j].start >= ours[i].end);
+      if (j < theirs.size() && theirs[j].start < ours[i].end) {
+        // Only a U&'' continued across a -- comment (see below) may do this.
+        JG_CHECK(kinds[i] == TokenKind::kUnicodeString &&
+                 theirs[j].token == PG_QUERY__TOKEN__SQL_COMMENT);
+        return;
+      }
       continue;
     }
     if (theirs[j].end == ours[i].end) {
       ++j;
       continue;
     }
-    // A string continued across a -- comment: the scanner returns the pieces.
+    // A string continued across a -- comment: libpg_query's scanner ends the string before the
+    // comment and lexes the rest afresh (the server continues it, in the same state), so its
+    // parser fails on the statement (unknown, fail closed). Nothing after this point compares.
     JG_CHECK(IsStringKind(kinds[i]) && theirs[j].end < ours[i].end);
+    JG_CHECK(j + 1 < theirs.size() && theirs[j + 1].token == PG_QUERY__TOKEN__SQL_COMMENT);
     JG_CHECK(scanned.substr(ours[i].start, ours[i].end - ours[i].start).find("--") !=
              std::string::npos);
-    while (j < theirs.size() && theirs[j].start < ours[i].end) {
-      JG_CHECK(theirs[j].token == PG_QUERY__TOKEN__SQL_COMMENT ||
-               theirs[j].token == PG_QUERY__TOKEN__SCONST ||
-               theirs[j].token == PG_QUERY__TOKEN__BCONST ||
-               theirs[j].token == PG_QUERY__TOKEN__XCONST ||
-               theirs[j].token == PG_QUERY__TOKEN__USCONST);
-      JG_CHECK(theirs[j].end <= ours[i].end || theirs[j].token == PG_QUERY__TOKEN__USCONST);
-      ++j;
-    }
+    return;
   }
   JG_CHECK(j == theirs.size());
 }
@@ -135,7 +135,12 @@ void CheckMode(const std::string& text, bool standard_conforming_strings) {
 
 void CheckOnModeErrorsAgree(const std::string& text) {
   // If the server's scanner accepts the text, ours must too (else we would call it unknown
-  // where it is not: fail-closed, but a bug).
+  // where it is not: fail-closed, but a bug). Not checked when the text holds "--": there
+  // libpg_query's scanner restarts strings the server continues across a -- comment, so it can
+  // accept what the server (and our lexer) call unterminated.
+  if (text.find("--") != std::string::npos) {
+    return;
+  }
   Lexer lexer(text, LexMode{});
   Token token;
   while (lexer.Next(&token)) {
