@@ -54,6 +54,18 @@ constexpr bool LengthsFit() {
 }
 static_assert(LengthsFit(), "raise kKeywordLengthMax");
 
+constexpr bool LettersOnly() {
+  for (std::string_view text : kKeywordTexts) {
+    for (char c : text) {
+      if (!((c >= 'A' && c <= 'Z') || c == '_')) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+static_assert(LettersOnly(), "LookupKeyword rejects words with other characters early");
+
 constexpr std::array<uint16_t, kSlotCount> kSlots = BuildTable();
 
 bool EqualsUpper(std::string_view word, std::string_view upper) {
@@ -74,7 +86,15 @@ Keyword LookupKeyword(std::string_view word) {
   if (word.size() < 2 || word.size() > kKeywordLengthMax) {
     return Keyword::kNone;
   }
-  size_t slot = Hash(word) & (kSlotCount - 1);
+  uint32_t hash = 2166136261u;
+  for (char c : word) {
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    if (!letter) {
+      return Keyword::kNone;  // every keyword is letters and '_' only
+    }
+    hash = (hash ^ static_cast<uint8_t>(Upper(c))) * 16777619u;
+  }
+  size_t slot = hash & (kSlotCount - 1);
   while (kSlots[slot] != 0) {
     const uint16_t index = kSlots[slot];
     if (EqualsUpper(word, kKeywordTexts[index])) {

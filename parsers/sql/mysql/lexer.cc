@@ -106,14 +106,6 @@ Lexer::Lexer(std::string_view text, LexMode mode, size_t begin, size_t end, bool
   }
 }
 
-Token Lexer::Make(TokenKind kind, size_t start) {
-  Token token;
-  token.offset = static_cast<uint32_t>(start);
-  token.length = static_cast<uint32_t>(pos_ - start);
-  token.kind = kind;
-  token.flags = in_exec_ ? kTokenInExec : 0;
-  return token;
-}
 
 Token Lexer::Fail(LexError error, size_t start) {
   if (error_ == LexError::kNone) {
@@ -319,13 +311,10 @@ Token Lexer::LexWord(size_t start) {
       return token;
     }
   }
-  Token token = Make(TokenKind::kWord, start);
   if (start > 0 && text_[start - 1] == '.') {
-    token.flags |= kTokenAfterDot;
-  } else {
-    token.keyword = LookupKeyword(text_.substr(start, size));
+    return Make(TokenKind::kWord, start, Keyword::kNone, kTokenAfterDot);
   }
-  return token;
+  return Make(TokenKind::kWord, start, LookupKeyword(text_.substr(start, size)));
 }
 
 Token Lexer::LexNumber(size_t start) {
@@ -451,14 +440,35 @@ Token Lexer::LexOperator(size_t start) {
     default:
       break;
   }
-  static constexpr std::string_view kLong[] = {"<=>", "->>", "<=", ">=", "<>", "!=", "<<",
-                                               ">>",  ":=",  "&&", "||", "->"};
-  const std::string_view rest = text_.substr(start, end_ - start);
-  for (std::string_view op : kLong) {
-    if (rest.starts_with(op)) {
-      pos_ = start + op.size();
+  // Multi-char operators: <=> ->> <= >= <> != << >> := && || ->
+  const char next = pos_ < end_ ? text_[pos_] : '\0';
+  const char third = pos_ + 1 < end_ ? text_[pos_ + 1] : '\0';
+  switch (c) {
+    case '<':
+      if (next == '=' && third == '>') {
+        pos_ += 2;
+      } else if (next == '=' || next == '>' || next == '<') {
+        ++pos_;
+      }
       break;
-    }
+    case '-':
+      if (next == '>') {
+        pos_ += third == '>' ? 2 : 1;
+      }
+      break;
+    case '>':
+      pos_ += (next == '=' || next == '>') ? 1 : 0;
+      break;
+    case '!':
+    case ':':
+      pos_ += next == '=' ? 1 : 0;
+      break;
+    case '&':
+    case '|':
+      pos_ += next == c ? 1 : 0;
+      break;
+    default:
+      break;
   }
   return Make(TokenKind::kOperator, start);
 }

@@ -10,7 +10,9 @@
 #ifndef JITGATE_PARSERS_SQL_MYSQL_LEXER_H_
 #define JITGATE_PARSERS_SQL_MYSQL_LEXER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "jitgate/parsers/sql/mysql/keywords.h"
@@ -79,6 +81,10 @@ struct Token {
   Keyword keyword = Keyword::kNone;
 };
 
+static_assert(sizeof(Token) == 12 && offsetof(Token, length) == 4 && offsetof(Token, kind) == 8 &&
+                  offsetof(Token, flags) == 9 && offsetof(Token, keyword) == 10,
+              "Lexer::Make packs Token as two words");
+
 // Lexes text[begin, end). `in_exec` says the range starts inside an executable comment (a
 // statement split at a ';' inside one); `end_in_exec_ok` accepts ending inside one.
 class Lexer {
@@ -99,7 +105,20 @@ class Lexer {
   }
 
  private:
-  Token Make(TokenKind kind, size_t start);
+  // Built as two wide stores: byte-wise field stores followed by the caller's wide reload of
+  // the returned struct stall store forwarding (measured: half the lexer's time).
+  Token Make(TokenKind kind, size_t start, Keyword keyword = Keyword::kNone,
+             uint8_t extra_flags = 0) {
+    const uint64_t low = static_cast<uint64_t>(start) | (static_cast<uint64_t>(pos_ - start) << 32);
+    const uint32_t flags = (in_exec_ ? kTokenInExec : 0) | extra_flags;
+    const uint32_t high = static_cast<uint32_t>(kind) | (flags << 8) |
+                          (static_cast<uint32_t>(keyword) << 16);
+    Token token;
+    std::memcpy(static_cast<void*>(&token), &low, sizeof(low));
+    std::memcpy(reinterpret_cast<char*>(static_cast<void*>(&token)) + sizeof(low), &high,
+                sizeof(high));
+    return token;
+  }
   Token Fail(LexError error, size_t start);
   bool SkipSpaceAndComments(Token* exec_token);
   bool SkipLineComment();
