@@ -4,13 +4,6 @@
 namespace jitgate::parsers::mysql {
 namespace {
 
-template <typename T>
-T Finish(T out, const Reader& reader) {
-  out.reason = reader.reason();
-  out.status = reader.ok() ? DecodeStatus::kOk : DecodeStatus::kInvalid;
-  return out;
-}
-
 // Reads the command byte; fails with kEmptyPayload / kWrongHeader unless it is `command`.
 void ExpectCommand(Reader& r, uint8_t command) {
   if (r.AtEnd()) {
@@ -189,7 +182,7 @@ ComQuery DecodeComQuery(Bytes payload, uint32_t capabilities) {
     }
   }
   out.query = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComSchema DecodeComInitDb(Bytes payload) {
@@ -204,7 +197,7 @@ ComSchema DecodeComInitDb(Bytes payload) {
     r.Fail(InvalidReason::kWrongHeader);
   }
   out.schema = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComFieldList DecodeComFieldList(Bytes payload) {
@@ -213,7 +206,7 @@ ComFieldList DecodeComFieldList(Bytes payload) {
   ExpectCommand(r, kComFieldList);
   out.table = r.NulString();
   out.wildcard = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComChangeUser DecodeComChangeUser(Bytes payload, uint32_t capabilities) {
@@ -246,7 +239,7 @@ ComChangeUser DecodeComChangeUser(Bytes payload, uint32_t capabilities) {
     out.connect_attrs = ConnectAttrs(block);
   }
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComStmtPrepare DecodeComStmtPrepare(Bytes payload) {
@@ -254,7 +247,7 @@ ComStmtPrepare DecodeComStmtPrepare(Bytes payload) {
   Reader r(payload);
   ExpectCommand(r, kComStmtPrepare);
   out.query = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 bool PeekStatementId(Bytes payload, uint32_t& statement_id) {
@@ -285,7 +278,7 @@ ComStmtExecute DecodeComStmtExecute(Bytes payload, uint32_t capabilities, size_t
     r.Rest();
   }
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComStmtSendLongData DecodeComStmtSendLongData(Bytes payload) {
@@ -295,7 +288,7 @@ ComStmtSendLongData DecodeComStmtSendLongData(Bytes payload) {
   out.statement_id = r.Int4();
   out.param_id = r.Int2();
   out.data = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComFixed DecodeComFixed(Bytes payload) {
@@ -335,7 +328,7 @@ ComFixed DecodeComFixed(Bytes payload) {
       break;
   }
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ComBinlogDump DecodeComBinlogDump(Bytes payload) {
@@ -346,7 +339,7 @@ ComBinlogDump DecodeComBinlogDump(Bytes payload) {
   out.flags = r.Int2();
   out.server_id = r.Int4();
   out.binlog_filename = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 namespace {

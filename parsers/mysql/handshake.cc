@@ -14,36 +14,22 @@ uint32_t MariaDbCapabilities(uint32_t capabilities, std::string_view filler) {
   return tail.Int4();
 }
 
-template <typename T>
-T Finish(T out, const Reader& reader) {
-  out.reason = reader.reason();
-  out.status = reader.ok() ? DecodeStatus::kOk : DecodeStatus::kInvalid;
-  return out;
-}
-
-template <typename T>
-T Reject(T out, InvalidReason reason) {
-  out.reason = reason;
-  out.status = DecodeStatus::kInvalid;
-  return out;
-}
-
 }  // namespace
 
 HandshakeV10 DecodeHandshakeV10(Bytes payload) {
   HandshakeV10 out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kProtocolVersion10) {
-    return Reject(out, InvalidReason::kUnsupportedProtocol);
+    return RejectDecode(out, InvalidReason::kUnsupportedProtocol);
   }
   out.server_version = r.NulString();
   out.connection_id = r.Int4();
   out.auth_plugin_data_part1 = r.Fixed(kAuthPluginDataPart1Size);
   if (r.ok() && r.Int1() != 0) {
-    return Reject(out, InvalidReason::kMissingNul);
+    return RejectDecode(out, InvalidReason::kMissingNul);
   }
   out.capabilities = r.Int2();
   out.charset = r.Int1();
@@ -52,15 +38,15 @@ HandshakeV10 DecodeHandshakeV10(Bytes payload) {
   out.auth_plugin_data_length = r.Int1();
   const std::string_view filler = r.Fixed(kHandshakeFillerSize);
   if (!r.ok()) {
-    return Finish(out, r);
+    return FinishDecode(out, r);
   }
   if ((out.capabilities & kClientProtocol41) == 0) {
-    return Reject(out, InvalidReason::kUnsupportedProtocol);
+    return RejectDecode(out, InvalidReason::kUnsupportedProtocol);
   }
   out.mariadb_capabilities = MariaDbCapabilities(out.capabilities, filler);
   const bool plugin_auth = (out.capabilities & kClientPluginAuth) != 0;
   if (plugin_auth && out.auth_plugin_data_length < kAuthPluginDataPart1Size + 13) {
-    return Reject(out, InvalidReason::kBadAuthDataLength);
+    return RejectDecode(out, InvalidReason::kBadAuthDataLength);
   }
   if ((out.capabilities & kClientSecureConnection) != 0) {
     size_t part2 = kAuthPluginDataPart2SizeMin;
@@ -75,11 +61,11 @@ HandshakeV10 DecodeHandshakeV10(Bytes payload) {
     const size_t nul = rest.find('\0');
     out.auth_plugin_name = rest.substr(0, nul);
     if (nul != std::string_view::npos && nul + 1 != rest.size()) {
-      return Reject(out, InvalidReason::kTrailingBytes);
+      return RejectDecode(out, InvalidReason::kTrailingBytes);
     }
   }
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 bool IsSslRequest(Bytes payload) {
@@ -99,10 +85,10 @@ SslRequest DecodeSslRequest(Bytes payload) {
   const std::string_view filler = r.Fixed(kResponseFillerSize);
   r.ExpectEnd();
   if (r.ok() && (out.capabilities & kClientSsl) == 0) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   out.mariadb_capabilities = MariaDbCapabilities(out.capabilities, filler);
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 bool ConnectAttrs::Cursor::Next(std::string_view& key, std::string_view& value) {
@@ -153,10 +139,10 @@ HandshakeResponse41 DecodeHandshakeResponse41(Bytes payload) {
   out.charset = r.Int1();
   const std::string_view filler = r.Fixed(kResponseFillerSize);
   if (!r.ok()) {
-    return Finish(out, r);
+    return FinishDecode(out, r);
   }
   if ((out.capabilities & kClientProtocol41) == 0) {
-    return Reject(out, InvalidReason::kUnsupportedProtocol);
+    return RejectDecode(out, InvalidReason::kUnsupportedProtocol);
   }
   out.mariadb_capabilities = MariaDbCapabilities(out.capabilities, filler);
   out.username = r.NulString();
@@ -168,25 +154,25 @@ HandshakeResponse41 DecodeHandshakeResponse41(Bytes payload) {
     out.auth_response = r.NulString();
   }
   DecodeResponseTail(r, out);
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 AuthSwitchRequest DecodeAuthSwitchRequest(Bytes payload) {
   AuthSwitchRequest out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kAuthSwitchRequestHeader) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   if (r.AtEnd()) {
     out.old_method = true;
-    return Finish(out, r);
+    return FinishDecode(out, r);
   }
   out.plugin_name = r.NulString();
   out.plugin_data = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 AuthSwitchResponse DecodeAuthSwitchResponse(Bytes payload) {
@@ -199,13 +185,13 @@ AuthMoreData DecodeAuthMoreData(Bytes payload) {
   AuthMoreData out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kAuthMoreDataHeader) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   out.data = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 }  // namespace jitgate::parsers::mysql

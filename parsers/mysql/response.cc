@@ -2,33 +2,16 @@
 #include "jitgate/parsers/mysql/response.h"
 
 namespace jitgate::parsers::mysql {
-namespace {
-
-template <typename T>
-T Finish(T out, const Reader& reader) {
-  out.reason = reader.reason();
-  out.status = reader.ok() ? DecodeStatus::kOk : DecodeStatus::kInvalid;
-  return out;
-}
-
-template <typename T>
-T Reject(T out, InvalidReason reason) {
-  out.reason = reason;
-  out.status = DecodeStatus::kInvalid;
-  return out;
-}
-
-}  // namespace
 
 OkPacket DecodeOkPacket(Bytes payload, uint32_t capabilities) {
   OkPacket out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   out.header = r.Int1();
   if (out.header != kOkHeader && out.header != kEofHeader) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   out.affected_rows = r.Lenenc();
   out.last_insert_id = r.Lenenc();
@@ -45,17 +28,17 @@ OkPacket DecodeOkPacket(Bytes payload, uint32_t capabilities) {
   } else {
     out.info = r.Rest();
   }
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 ErrPacket DecodeErrPacket(Bytes payload) {
   ErrPacket out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kErrMarker) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   out.error_code = r.Int2();
   out.progress = r.ok() && out.error_code == kProgressReportCode;
@@ -64,35 +47,35 @@ ErrPacket DecodeErrPacket(Bytes payload) {
     out.sql_state = r.Fixed(kSqlStateSize);
   }
   out.message = r.Rest();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 EofPacket DecodeEofPacket(Bytes payload) {
   EofPacket out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kEofHeader) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   if (payload.size() > kEofPayloadSizeMax) {
-    return Reject(out, InvalidReason::kTrailingBytes);
+    return RejectDecode(out, InvalidReason::kTrailingBytes);
   }
   out.warnings = r.Int2();
   out.status_flags = r.Int2();
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 StmtPrepareOk DecodeStmtPrepareOk(Bytes payload) {
   StmtPrepareOk out;
   Reader r(payload);
   if (r.AtEnd()) {
-    return Reject(out, InvalidReason::kEmptyPayload);
+    return RejectDecode(out, InvalidReason::kEmptyPayload);
   }
   if (r.Int1() != kOkHeader) {
-    return Reject(out, InvalidReason::kWrongHeader);
+    return RejectDecode(out, InvalidReason::kWrongHeader);
   }
   out.statement_id = r.Int4();
   out.column_count = r.Int2();
@@ -103,7 +86,7 @@ StmtPrepareOk DecodeStmtPrepareOk(Bytes payload) {
     out.metadata_follows = r.Int1();
   }
   r.ExpectEnd();
-  return Finish(out, r);
+  return FinishDecode(out, r);
 }
 
 }  // namespace jitgate::parsers::mysql

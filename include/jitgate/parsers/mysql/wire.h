@@ -273,6 +273,23 @@ inline Bytes AsBytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
+// Ends a typed decode: copies the reader's verdict into `out` (a view struct with `status` and
+// `reason` fields) and returns it.
+template <typename T>
+T FinishDecode(T out, const Reader& reader) {
+  out.reason = reader.reason();
+  out.status = reader.ok() ? DecodeStatus::kOk : DecodeStatus::kInvalid;
+  return out;
+}
+
+// Ends a typed decode as invalid for `reason`.
+template <typename T>
+T RejectDecode(T out, InvalidReason reason) {
+  out.reason = reason;
+  out.status = DecodeStatus::kInvalid;
+  return out;
+}
+
 }  // namespace jitgate::parsers::mysql
 
 #endif  // JITGATE_PARSERS_MYSQL_WIRE_H_
