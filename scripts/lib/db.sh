@@ -526,6 +526,39 @@ jg_fd_count() {
   echo "${#entries[@]}"
 }
 
+# jg_fds_at_most PID N: true when PID has at most N open descriptors.
+jg_fds_at_most() {
+  (($(jg_fd_count "$1") <= $2))
+}
+
+# jg_check_client_vanishes LOG JITGATE_PID OPENS_BEFORE FD_BASELINE CLIENT_PID OUTPUT WHAT
+# For a client started in the background (CLIENT_PID) that streams a large result of 'x' bytes
+# into OUTPUT: waits until it streams, kills it with SIGKILL mid-result, then checks that jitgate
+# logged the close of that session (the first session_open after OPENS_BEFORE in LOG) and that
+# its descriptor count is back to FD_BASELINE. WHAT names the result in the check lines.
+jg_check_client_vanishes() {
+  local log=$1 pid=$2 opens_before=$3 fd_baseline=$4 client_pid=$5 output=$6 what=$7
+  local session_line shard session
+  jg_wait_for 20 jg_output_starts_with_x "$output"
+  jg_check "the big $what started streaming" jg_output_starts_with_x "$output"
+  kill -KILL "$client_pid"
+  wait "$client_pid" 2>/dev/null
+  session_line=$(grep 'event=session_open' "$log" | sed -n "$((opens_before + 1))p")
+  shard=$(sed -nE 's/.* shard=([0-9]+).*/\1/p' <<<"$session_line")
+  session=$(sed -nE 's/.* session=([0-9]+).*/\1/p' <<<"$session_line")
+  jg_check "session_open logged for the vanishing client (shard=$shard session=$session)" \
+    test -n "$shard" -a -n "$session"
+  jg_check "session_close logged for it" \
+    jg_wait_for 10 grep -qE "event=session_close shard=$shard session=$session( |$)" "$log"
+  grep -E "event=session_close shard=$shard session=$session( |$)" "$log" | sed 's/^/    | /'
+  jg_check "jitgate fds back to baseline ($fd_baseline) after the kill" \
+    jg_wait_for 10 jg_fds_at_most "$pid" "$fd_baseline"
+}
+
+jg_output_starts_with_x() {
+  test "$(head -c 8 "$1")" = xxxxxxxx
+}
+
 # jg_pg_sql PORT SQL: runs SQL as postgres on 127.0.0.1:PORT, unaligned tuples-only output.
 jg_pg_sql() {
   psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "$2"

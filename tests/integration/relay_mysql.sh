@@ -55,10 +55,6 @@ while True:
 print(h.hexdigest(), n)'
 }
 
-fds_at_most() {  # fds_at_most PID N
-  (($(jg_fd_count "$1") <= $2))
-}
-
 # --- 1. the mariadb client: same script, same output ------------------------------------------
 cat >"$work/queries.sql" <<'EOF'
 SELECT 1 AS one, 'two' AS two, NULL AS three, 4.5 AS four;
@@ -182,23 +178,8 @@ mariadb --no-defaults --skip-ssl --protocol=TCP -h 127.0.0.1 -P "$relay_port" -u
   --quick -N -B sbtest -e "SELECT /* jg_vanish */ REPEAT('x', 1000) FROM seq_1_to_100000000" >"$work/vanish.out" 2>&1 &
 vanish_pid=$!
 jg_bg_register "$vanish_pid"
-streaming() {
-  test "$(head -c 8 "$work/vanish.out")" = xxxxxxxx
-}
-jg_wait_for 20 streaming
-jg_check "the big SELECT started streaming" streaming
-kill -KILL "$vanish_pid"
-wait "$vanish_pid" 2>/dev/null
-session_line=$(grep 'event=session_open' "$log" | sed -n "$((opens_before + 1))p")
-shard=$(sed -nE 's/.* shard=([0-9]+).*/\1/p' <<<"$session_line")
-session=$(sed -nE 's/.* session=([0-9]+).*/\1/p' <<<"$session_line")
-jg_check "session_open logged for the vanishing client (shard=$shard session=$session)" \
-  test -n "$shard" -a -n "$session"
-jg_check "session_close logged for it" \
-  jg_wait_for 10 grep -qE "event=session_close shard=$shard session=$session( |$)" "$log"
-grep -E "event=session_close shard=$shard session=$session( |$)" "$log" | sed 's/^/    | /'
-jg_check "jitgate fds back to baseline ($fd_baseline) after the kill" \
-  jg_wait_for 10 fds_at_most "$jitgate_pid" "$fd_baseline"
+jg_check_client_vanishes "$log" "$jitgate_pid" "$opens_before" "$fd_baseline" "$vanish_pid" \
+  "$work/vanish.out" SELECT
 no_vanish_thread() {
   test "$(my_at "$my_port" -N -B -e "SELECT COUNT(*) FROM information_schema.processlist
            WHERE info LIKE '%jg_vanish%' AND id <> CONNECTION_ID()")" = 0

@@ -42,11 +42,6 @@ psql_at() {
   psql -X -h 127.0.0.1 -p "$port" "$@"
 }
 
-# fds_at_most PID N: true if PID has at most N open fds.
-fds_at_most() {
-  (($(jg_fd_count "$1") <= $2))
-}
-
 # backends_of_app NAME: prints how many backends have application_name NAME.
 backends_of_app() {
   jg_pg_sql "$pg_port" "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'"
@@ -217,7 +212,7 @@ if ! grep -q 'number of transactions actually processed: 1000/1000' "$work/pgben
   tail -n 20 "$work/pgbench1000.out" | sed 's/^/    | /'
 fi
 jg_check "jitgate fds back to baseline after the 1000 sessions" \
-  jg_wait_for 15 fds_at_most "$jitgate_pid" "$fd_baseline"
+  jg_wait_for 15 jg_fds_at_most "$jitgate_pid" "$fd_baseline"
 
 # --- 6. a client that vanishes mid-result --------------------------------------------------------
 jg_log "a client killed mid-result"
@@ -229,23 +224,8 @@ PGAPPNAME=jg_vanish psql -X -h 127.0.0.1 -p "$relay_port" \
   >"$work/vanish.out" 2>&1 &
 vanish_pid=$!
 jg_bg_register "$vanish_pid"
-streaming() {
-  test "$(head -c 8 "$work/vanish.out")" = xxxxxxxx
-}
-jg_wait_for 20 streaming
-jg_check "the big COPY started streaming" streaming
-kill -KILL "$vanish_pid"
-wait "$vanish_pid" 2>/dev/null
-session_line=$(grep 'event=session_open' "$log" | sed -n "$((opens_before + 1))p")
-shard=$(sed -nE 's/.* shard=([0-9]+).*/\1/p' <<<"$session_line")
-session=$(sed -nE 's/.* session=([0-9]+).*/\1/p' <<<"$session_line")
-jg_check "session_open logged for the vanishing client (shard=$shard session=$session)" \
-  test -n "$shard" -a -n "$session"
-jg_check "session_close logged for it" \
-  jg_wait_for 10 grep -qE "event=session_close shard=$shard session=$session( |$)" "$log"
-grep -E "event=session_close shard=$shard session=$session( |$)" "$log" | sed 's/^/    | /'
-jg_check "jitgate fds back to baseline ($fd_baseline) after the kill" \
-  jg_wait_for 10 fds_at_most "$jitgate_pid" "$fd_baseline"
+jg_check_client_vanishes "$log" "$jitgate_pid" "$opens_before" "$fd_baseline" "$vanish_pid" \
+  "$work/vanish.out" COPY
 jg_check "no leftover backend for the vanished client" \
   jg_wait_for 10 no_backend_of_app jg_vanish
 
