@@ -32,6 +32,45 @@ std::string_view NodeString(const PgQuery__Node* node) {
   return {};
 }
 
+// Calls fn(child) for every message-typed field of `message`: a singular field (child may be
+// null), each item of a repeated field, or the active member of a oneof. Stops when fn returns
+// false. The one place the walk reads protobuf-c's field layout.
+template <typename Fn>
+void ForEachChildMessage(const ProtobufCMessage* message, Fn&& fn) {
+  const ProtobufCMessageDescriptor* descriptor = message->descriptor;
+  const char* base = reinterpret_cast<const char*>(message);
+  for (unsigned i = 0; i < descriptor->n_fields; ++i) {
+    const ProtobufCFieldDescriptor& field = descriptor->fields[i];
+    if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
+      continue;
+    }
+    if (field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+      uint32_t active = 0;
+      std::memcpy(&active, base + field.quantifier_offset, sizeof(active));
+      if (active != field.id) {
+        continue;
+      }
+    }
+    if (field.label == PROTOBUF_C_LABEL_REPEATED) {
+      size_t count = 0;
+      std::memcpy(&count, base + field.quantifier_offset, sizeof(count));
+      const ProtobufCMessage* const* items = nullptr;
+      std::memcpy(&items, base + field.offset, sizeof(items));
+      for (size_t k = 0; k < count && items != nullptr; ++k) {
+        if (!fn(items[k])) {
+          return;
+        }
+      }
+    } else {
+      const ProtobufCMessage* child = nullptr;
+      std::memcpy(&child, base + field.offset, sizeof(child));
+      if (!fn(child)) {
+        return;
+      }
+    }
+  }
+}
+
 class TreeWalker {
  public:
   TreeWalker(std::string_view text, Statement* out, int nesting)
@@ -116,38 +155,12 @@ void TreeWalker::Visit(const ProtobufCMessage* message) {
 
 // Every message-typed field: singular, repeated, or the active member of a oneof.
 void TreeWalker::VisitChildren(const ProtobufCMessage* message, const void* skip) {
-  const ProtobufCMessageDescriptor* descriptor = message->descriptor;
-  const char* base = reinterpret_cast<const char*>(message);
-  for (unsigned i = 0; i < descriptor->n_fields; ++i) {
-    const ProtobufCFieldDescriptor& field = descriptor->fields[i];
-    if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-      continue;
+  ForEachChildMessage(message, [&](const ProtobufCMessage* child) {
+    if (child != skip) {
+      Visit(child);
     }
-    if (field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-      uint32_t active = 0;
-      std::memcpy(&active, base + field.quantifier_offset, sizeof(active));
-      if (active != field.id) {
-        continue;
-      }
-    }
-    if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t count = 0;
-      std::memcpy(&count, base + field.quantifier_offset, sizeof(count));
-      const ProtobufCMessage* const* items = nullptr;
-      std::memcpy(&items, base + field.offset, sizeof(items));
-      for (size_t k = 0; k < count && items != nullptr; ++k) {
-        if (items[k] != skip) {
-          Visit(items[k]);
-        }
-      }
-    } else {
-      const ProtobufCMessage* child = nullptr;
-      std::memcpy(&child, base + field.offset, sizeof(child));
-      if (child != skip) {
-        Visit(child);
-      }
-    }
-  }
+    return true;
+  });
 }
 
 void TreeWalker::VisitNode(const PgQuery__Node* node) {
@@ -281,35 +294,12 @@ int CountColumnRefs(const ProtobufCMessage* message, int depth) {
   if (message->descriptor == &pg_query__column_ref__descriptor) {
     return 1;
   }
+  // Only "none" versus "some" matters to callers, so the walk stops at the first one.
   int count = 0;
-  const ProtobufCMessageDescriptor* descriptor = message->descriptor;
-  const char* base = reinterpret_cast<const char*>(message);
-  for (unsigned i = 0; i < descriptor->n_fields && count == 0; ++i) {
-    const ProtobufCFieldDescriptor& field = descriptor->fields[i];
-    if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-      continue;
-    }
-    if (field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-      uint32_t active = 0;
-      std::memcpy(&active, base + field.quantifier_offset, sizeof(active));
-      if (active != field.id) {
-        continue;
-      }
-    }
-    if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t n = 0;
-      std::memcpy(&n, base + field.quantifier_offset, sizeof(n));
-      const ProtobufCMessage* const* items = nullptr;
-      std::memcpy(&items, base + field.offset, sizeof(items));
-      for (size_t k = 0; k < n && items != nullptr; ++k) {
-        count += items[k] == nullptr ? 0 : CountColumnRefs(items[k], depth + 1);
-      }
-    } else {
-      const ProtobufCMessage* child = nullptr;
-      std::memcpy(&child, base + field.offset, sizeof(child));
-      count += child == nullptr ? 0 : CountColumnRefs(child, depth + 1);
-    }
-  }
+  ForEachChildMessage(message, [&](const ProtobufCMessage* child) {
+    count += child == nullptr ? 0 : CountColumnRefs(child, depth + 1);
+    return count == 0;
+  });
   return count;
 }
 
@@ -433,8 +423,7 @@ void TreeWalker::Drop(const PgQuery__DropStmt& drop) {
         const PgQuery__List& names = *object->list;
         const std::string_view schema =
             names.n_items >= 2 ? NodeString(names.items[names.n_items - 2]) : std::string_view();
-        out_->AddRelation(schema, NodeString(names.items[names.n_items - 1]),
-                          RelationAccess::kDdl);
+        out_->AddRelation(schema, NodeString(names.items[names.n_items - 1]), RelationAccess::kDdl);
       }
       break;
     default:
@@ -648,7 +637,8 @@ bool TreeWalker::ByName(const PgQuery__Node* node) {
   const ProtobufCMessage* child = nullptr;
   for (unsigned i = 0; i < descriptor->n_fields; ++i) {
     const ProtobufCFieldDescriptor& field = descriptor->fields[i];
-    if (field.id == static_cast<uint32_t>(node->node_case) && field.type == PROTOBUF_C_TYPE_MESSAGE) {
+    if (field.id == static_cast<uint32_t>(node->node_case) &&
+        field.type == PROTOBUF_C_TYPE_MESSAGE) {
       std::memcpy(&child, base + field.offset, sizeof(child));
     }
   }
