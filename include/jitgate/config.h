@@ -2,8 +2,8 @@
 //
 // Owned by src/config (the only user of picojson). Loaded once on the control thread at start-up
 // (and later on reload); shards receive a const reference and never mutate it. Every field has a
-// default documented in README.md ("Configuration reference"). Errors name the file, the JSON path
-// and what was expected, e.g.
+// default, documented beside it here and in README.md ("Configuration reference"). Errors name the
+// file, the JSON path and what was expected, e.g.
 //   jitgate.json: $.listeners[1].address: expected "host:port" string, got number
 #ifndef JITGATE_CONFIG_H_
 #define JITGATE_CONFIG_H_
@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,22 +35,135 @@ struct Endpoint {
   socklen_t addr_length = 0;
 };
 
+// How the gateway secures its connection to a resource (libpq's sslmode names).
+enum class BackendTls : uint8_t {
+  kDisable,     // plain TCP (default)
+  kRequire,     // TLS, certificate not checked
+  kVerifyCa,    // TLS, certificate chain checked against tls_ca_file
+  kVerifyFull,  // as kVerifyCa, and the certificate must name tls_server_name
+};
+
+std::string_view BackendTlsName(BackendTls tls);
+
 // A database the gateway connects to ("resources" in the JSON, keyed by name).
+//   "orders": {"protocol": "postgres", "address": "127.0.0.1:5432", "database": "orders",
+//              "user": "jitgate", "password_env": "ORDERS_DB_PASSWORD", "tls": "verify-full",
+//              "tls_ca": "/etc/jitgate/db-ca.pem", "tls_server_name": "db.internal"}
+// A relay listener's resource needs only protocol and address. A resource named by a policy is
+// used by the gateway itself, which logs in as `user`: it must speak postgres and have a user.
 struct Resource {
   std::string name;
   Protocol protocol = Protocol::kPostgres;
   Endpoint address;
+  std::string database;       // "database": default the resource name; 1..63 bytes (NAMEDATALEN)
+  std::string user;           // "user": the gateway's login; empty when absent; 1..63 bytes
+  std::string password_env;   // "password_env": environment variable holding the password
+  std::string password_file;  // "password_file": file holding the password (one trailing newline
+                              // is dropped). At most one of the two; neither means the backend
+                              // trusts the gateway (or uses a client certificate, later).
+  BackendTls tls = BackendTls::kDisable;  // "tls": "disable" | "require" | "verify-ca" |
+                                          // "verify-full"
+  std::string tls_ca_file;      // "tls_ca": CA bundle (PEM); required for verify-*, refused else
+  std::string tls_server_name;  // "tls_server_name": default the host part of `address`; refused
+                                // with "disable"
+  // Filled by ResolveSecrets, never by Parse (a config can be checked without its secrets, and a
+  // parsed Config printed or logged holds none).
+  std::string password;
 };
 
-// A socket clients connect to. In the v0 transparent relay every connection accepted on a
-// listener is relayed to `resource` (an index into Config::resources), which must speak the same
-// protocol.
+// The identity provider that issues the agents' access tokens ("identity"; required when any
+// listener is a gateway listener). Read by src/auth (the JWT validator).
+//   "identity": {"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+//                "audience": "api://jitgate", "tenants": ["TID"], "jwks_url": "https://...",
+//                "clock_skew_s": 60}
+struct IdentityProvider {
+  // "issuer" (one string) or "issuers" (1..16 strings), not both; required. An entry may contain
+  // "{tenantid}", which src/auth replaces with the token's `tid` before comparing.
+  std::vector<std::string> issuers;
+  // "audience" or "audiences" (1..16), not both; required. The token's `aud` must be one of them.
+  std::vector<std::string> audiences;
+  // "tenant" or "tenants" (1..64), not both; optional: empty means any tenant the issuers allow.
+  std::vector<std::string> tenants;
+  // Exactly one of "jwks_file" (a JWKS JSON file, re-read every jwks_refresh_s) and "jwks_url"
+  // (an https:// URL, fetched every jwks_refresh_s).
+  std::string jwks_file;
+  std::string jwks_url;
+  std::string jwks_ca_file;  // "jwks_ca": CA bundle for jwks_url; default the system store;
+                             // refused with jwks_file
+  uint32_t clock_skew_s = 60;                // "clock_skew_s": leeway on exp/nbf/iat; 0..600
+  uint32_t jwks_refresh_s = 3600;            // "jwks_refresh_s": key set refresh; 60..86400
+  uint32_t unknown_kid_refresh_min_s = 300;  // "unknown_kid_refresh_min_s": a token naming an
+                                             // unknown `kid` triggers a refresh at most this
+                                             // often; 1..86400
+  bool require_roles_or_scp = true;  // "require_roles_or_scp": refuse tokens with neither `roles`
+                                     // nor `scp` (an ID token, or a token for another API)
+};
+
+// What a matching policy gives ("access.mode").
+enum class AccessMode : uint8_t {
+  kAuto,      // "auto": a grant is issued on the spot
+  kApproval,  // "approval": an approver must approve an access request first
+};
+
+std::string_view AccessModeName(AccessMode mode);
+
+// Who may reach which resources, and how ("policies", an array; order matters: the first policy
+// that lists a resource and matches an identity decides, see src/policy/table.h).
+//   {"name": "reporting-agents",
+//    "match": {"groups": ["<object id>"], "roles": ["Reports.Read"], "subjects": ["<oid>"]},
+//    "resources": ["orders"], "access": {"mode": "auto", "max_duration_s": 900}}
+struct Policy {
+  std::string name;  // "name": unique among policies; [A-Za-z0-9_-], 1..64
+  // "match": at least one of the three lists non-empty; each entry 1..256 printable ASCII
+  // characters, each list at most 256 entries. An identity matches when any of its groups is in
+  // match_groups, any of its roles in match_roles, or its subject or app id in match_subjects.
+  std::vector<std::string> match_groups;
+  std::vector<std::string> match_roles;
+  std::vector<std::string> match_subjects;
+  std::vector<std::string> resource_names;  // "resources": 1..256 distinct postgres resources
+                                            // with a user
+  std::vector<uint32_t> resource_indexes;   // resolved: resource_indexes[i] names
+                                            // resource_names[i] in Config::resources
+  AccessMode mode = AccessMode::kAuto;      // "access.mode": required
+  uint32_t max_duration_s = 900;            // "access.max_duration_s": a grant lasts at most
+                                            // this long (and never past the token's exp); 1..86400
+};
+
+// The JIT grant store (src/grants), "grants"; the section is optional.
+struct GrantsConfig {
+  std::string log_file;  // "log": append-only grant log; empty (default) keeps grants in memory
+                         // only, so a restart forgets them
+  bool fsync = true;     // "fsync": fdatasync after each record, so an issued grant survives a
+                         // power loss
+};
+
+// How a listener treats its connections.
+enum class ListenerMode : uint8_t {
+  kRelay,            // "resource": the v0 transparent relay to one resource; no authentication
+  kGatewayTls,       // "tls": the gateway (TLS, token authentication, policies, grants)
+  kGatewayInsecure,  // "insecure": true: the gateway without TLS; the token crosses the network in
+                     // clear, so for local development only
+};
+
+std::string_view ListenerModeName(ListenerMode mode);
+
+// A socket clients connect to. A listener has exactly one of "resource" (kRelay), "tls"
+// (kGatewayTls) and "insecure": true (kGatewayInsecure):
+//   {"name": "pg", "protocol": "postgres", "address": "0.0.0.0:6432",
+//    "tls": {"cert": "/etc/jitgate/gateway.crt", "key": "/etc/jitgate/gateway.key"}}
+// In a relay every accepted connection is relayed to `resource` (an index into
+// Config::resources), which must speak the same protocol. A gateway listener takes the resource
+// from the client's database name instead, and requires Config::identity and at least one
+// policy; for now it must speak postgres.
 struct Listener {
   std::string name;
   Protocol protocol = Protocol::kPostgres;
   Endpoint address;
-  std::string resource_name;
-  uint32_t resource_index = 0;
+  ListenerMode mode = ListenerMode::kRelay;
+  std::string resource_name;    // kRelay only (empty otherwise)
+  uint32_t resource_index = 0;  // kRelay only (0 otherwise, and meaningless)
+  std::string tls_cert_file;    // kGatewayTls only: "tls.cert", PEM certificate chain
+  std::string tls_key_file;     // kGatewayTls only: "tls.key", PEM private key
 };
 
 // Limits; every one bounds a resource the gateway spends. Defaults in comments.
@@ -70,6 +184,14 @@ struct Limits {
                                    // 0 disables zero-copy send
   uint32_t ring_entries = 1024;    // submission queue entries per shard; power of two,
                                    // 64..32768 (the completion queue is 4x)
+  uint32_t auth_timeout_ms = 10000;  // gateway listeners: from accept to authenticated (TLS,
+                                     // startup, token); a client slower than this is closed;
+                                     // 100..600000
+  uint32_t startup_packet_size_max = 10000;  // largest StartupMessage accepted (PostgreSQL's own
+                                             // limit is 10000); 1024..65536
+  uint32_t token_cache_entries = 4096;  // validated tokens cached per shard; 0 disables the
+                                        // cache; 0..1048576
+  uint32_t cancel_keys_max = 65536;     // CancelRequest keys held for live sessions; 1..16777216
 };
 
 struct Config {
@@ -80,6 +202,9 @@ struct Config {
   bool pin_shards = true;    // pin shard i to the i-th CPU of the process's affinity mask
   std::vector<Resource> resources;
   std::vector<Listener> listeners;
+  std::optional<IdentityProvider> identity;  // "identity": absent when the file has none
+  std::vector<Policy> policies;              // "policies": 0..256, file order kept
+  GrantsConfig grants;                       // "grants"
   Limits limits;
 };
 
@@ -91,6 +216,17 @@ absl::StatusOr<Config> Parse(std::string_view text, std::string_view file_name);
 // Reads and parses the file at `path`. A file that cannot be read is NotFoundError /
 // PermissionDeniedError naming the path and errno text.
 absl::StatusOr<Config> LoadFile(const std::string& path);
+
+// Reads each resource's password_env / password_file into Resource::password. Called once by
+// main at start-up, after LoadFile and before any shard starts (and not by `policy check`).
+// Errors (InvalidArgumentError / the errno's code) name the resource and the variable or file:
+//   resources.orders: password_env: environment variable "ORDERS_DB_PASSWORD" is not set
+// A password must be non-empty, at most 1024 bytes, without NUL; a file must be a regular file
+// and one trailing "\n" or "\r\n" is dropped. A password file that other users can read
+// (mode & 0004) is an error: the secret has already leaked to every local account. A file
+// readable by its group (mode & 0040) is accepted with a warning, appended to `warnings` when it
+// is not null, for main to log.
+absl::Status ResolveSecrets(Config& config, std::vector<std::string>* warnings = nullptr);
 
 }  // namespace jitgate::config
 

@@ -9,8 +9,11 @@
 // non-throwing parse, is<T>() before get<T>()).
 //
 // Invariant of a returned Config: 1 <= shard_count <= 256, 1 <= resources.size() <= 256,
-// 1 <= listeners.size() <= 256, listeners[i].resource_index < resources.size(), and the listener
-// and its resource speak the same protocol.
+// 1 <= listeners.size() <= 256, a relay listener's resource_index < resources.size() and the
+// listener and its resource speak the same protocol; a gateway listener speaks postgres and the
+// Config has an identity and at least one policy; every policies[p].resource_indexes[i] <
+// resources.size() names a postgres resource with a user. The identity, policies and grants
+// sections and each resource's backend fields are read by gateway.cc.
 #include "jitgate/config.h"
 
 #include <fcntl.h>
@@ -36,187 +39,42 @@
 #include "jitgate/status_macros.h"
 #include "src/config/address.h"
 #include "src/config/config_internal.h"
+#include "src/config/gateway.h"
 #include "src/config/json_reader.h"
+#include "src/config/reader.h"
 
 namespace jitgate::config {
 namespace {
 
+using internal::AbslView;
+using internal::AsObject;
+using internal::CheckKeys;
+using internal::Child;
+using internal::Ctx;
+using internal::Find;
 using internal::HostLookup;
+using internal::Invalid;
+using internal::IsValidName;
+using internal::kNamesListedMax;
 using internal::kQuotedLengthMax;
 using internal::kTextSizeMax;
 using internal::Quote;
+using internal::RangeError;
+using internal::ReadInteger;
 using internal::ReadJson;
+using internal::ReadName;
+using internal::Require;
 using internal::ResolveEndpoint;
 using internal::SameEndpoint;
+using internal::TypeError;
 
 // Shards are threads pinned one per CPU; more than this is a typo, not a machine.
 constexpr uint32_t kShardCountMax = 256;
 // Each listener is one socket per shard; each resource a backend address. Both bound start-up work.
 constexpr size_t kListenerCountMax = 256;
 constexpr size_t kResourceCountMax = 256;
-// Names appear in logs, audit records and JSON paths, so they are short and need no quoting.
-constexpr size_t kNameLengthMax = 64;
-// Error messages that list names (resources: a, b, ...) list at most this many.
-constexpr size_t kNamesListedMax = 8;
-
 // ---------------------------------------------------------------------------------------------
-// Helpers for paths, messages and typed reads.
-
-// Debian's abseil 20220623 has its own absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), which
-// StrCat and friends take; the public API speaks std::string_view. Converted once, here.
-absl::string_view AbslView(std::string_view view) {
-  return absl::string_view(view.data(), view.size());
-}
-
-struct Ctx {
-  absl::string_view file_name;
-  HostLookup lookup;
-};
-
-absl::Status Invalid(const Ctx& ctx, absl::string_view path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(ctx.file_name, ": ", path, ": ", what));
-}
-
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '-';
-}
-
-bool IsValidName(absl::string_view name) {
-  return !name.empty() && name.size() <= kNameLengthMax &&
-         std::all_of(name.begin(), name.end(), IsNameChar);
-}
-
-// $.resources.main, or $.resources["a b"] for a key that is not a valid name.
-std::string Child(absl::string_view path, absl::string_view key) {
-  if (IsValidName(key)) {
-    return absl::StrCat(path, ".", key);
-  }
-  return absl::StrCat(path, "[", Quote(key), "]");
-}
-
-absl::string_view TypeName(const picojson::value& value) {
-  if (value.is<picojson::null>()) {
-    return "null";
-  }
-  if (value.is<bool>()) {
-    return "boolean";
-  }
-  if (value.is<double>()) {
-    return "number";
-  }
-  if (value.is<std::string>()) {
-    return "string";
-  }
-  if (value.is<picojson::array>()) {
-    return "array";
-  }
-  return "object";
-}
-
-// The offending value for "got ..." after a range check: numbers and strings as written (strings
-// quoted and cut), anything else by its type.
-std::string Describe(const picojson::value& value) {
-  if (value.is<int64_t>()) {
-    return absl::StrCat(value.get<int64_t>());
-  }
-  if (value.is<double>()) {
-    return absl::StrFormat("%.15g", value.get<double>());  // 1.0000001 must not print as 1
-  }
-  if (value.is<std::string>()) {
-    return Quote(value.get<std::string>());
-  }
-  if (value.is<bool>()) {
-    return value.get<bool>() ? "true" : "false";
-  }
-  return std::string(TypeName(value));
-}
-
-absl::Status TypeError(const Ctx& ctx, absl::string_view path, absl::string_view expected,
-                       const picojson::value& value) {
-  const bool scalar = value.is<double>() || value.is<std::string>() || value.is<bool>();
-  return Invalid(ctx, path,
-                 absl::StrCat("expected ", expected, ", got ", TypeName(value),
-                              scalar ? absl::StrCat(" ", Describe(value)) : std::string()));
-}
-
-absl::Status RangeError(const Ctx& ctx, absl::string_view path, absl::string_view expected,
-                        const picojson::value& value) {
-  return Invalid(ctx, path, absl::StrCat("expected ", expected, ", got ", Describe(value)));
-}
-
-const picojson::value* Find(const picojson::object& object, absl::string_view key) {
-  auto it = object.find(std::string(key));
-  return it == object.end() ? nullptr : &it->second;
-}
-
-absl::StatusOr<const picojson::value*> Require(const Ctx& ctx, absl::string_view path,
-                                               const picojson::object& object,
-                                               absl::string_view key) {
-  const picojson::value* value = Find(object, key);
-  if (value == nullptr) {
-    return Invalid(ctx, path, absl::StrCat("missing key \"", key, "\""));
-  }
-  return value;
-}
-
-absl::StatusOr<const picojson::object*> AsObject(const Ctx& ctx, absl::string_view path,
-                                                 const picojson::value& value,
-                                                 absl::string_view expected) {
-  if (!value.is<picojson::object>()) {
-    return TypeError(ctx, path, expected, value);
-  }
-  return &value.get<picojson::object>();
-}
-
-// A misspelt key must not silently fall back to a default, so every key must be known.
-absl::Status CheckKeys(const Ctx& ctx, absl::string_view path, const picojson::object& object,
-                       std::span<const absl::string_view> known) {
-  for (const auto& [key, value] : object) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return Invalid(ctx, path,
-                     absl::StrCat("unknown key ", Quote(key),
-                                  " (known keys: ", absl::StrJoin(known, ", "), ")"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// An integer in [min, max]. Integral doubles (1e3, 2.0) are accepted; 1.5 is not.
-absl::StatusOr<int64_t> ReadInteger(const Ctx& ctx, absl::string_view path,
-                                    const picojson::value& value, int64_t min, int64_t max,
-                                    absl::string_view expected) {
-  JG_DCHECK(min <= max);
-  if (!value.is<double>()) {
-    return TypeError(ctx, path, expected, value);
-  }
-  if (value.is<int64_t>()) {
-    const int64_t n = value.get<int64_t>();
-    if (n < min || n > max) {
-      return RangeError(ctx, path, expected, value);
-    }
-    return n;
-  }
-  // Not int64: stored as a finite double (JsonContext rejects inf), so get<double> converts
-  // nothing.
-  const double d = value.get<double>();
-  if (d != std::trunc(d) || d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    return RangeError(ctx, path, expected, value);
-  }
-  return static_cast<int64_t>(d);
-}
-
-absl::StatusOr<std::string> ReadName(const Ctx& ctx, absl::string_view path,
-                                     const picojson::value& value) {
-  constexpr absl::string_view kExpected = "a name of 1 to 64 characters from [A-Za-z0-9_-]";
-  if (!value.is<std::string>()) {
-    return TypeError(ctx, path, kExpected, value);
-  }
-  if (!IsValidName(value.get<std::string>())) {
-    return RangeError(ctx, path, kExpected, value);
-  }
-  return value.get<std::string>();
-}
+// Typed reads of this file's sections (the shared ones are in reader.h).
 
 absl::StatusOr<Protocol> ReadProtocol(const Ctx& ctx, absl::string_view path,
                                       const picojson::value& value) {
@@ -249,10 +107,14 @@ absl::StatusOr<Endpoint> ReadEndpoint(const Ctx& ctx, absl::string_view path,
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-constexpr absl::string_view kTopKeys[] = {"shards", "pin_shards", "listeners", "resources",
-                                          "limits"};
-constexpr absl::string_view kResourceKeys[] = {"protocol", "address"};
-constexpr absl::string_view kListenerKeys[] = {"name", "protocol", "address", "resource"};
+constexpr absl::string_view kTopKeys[] = {"shards",   "pin_shards", "listeners", "resources",
+                                          "identity", "policies",   "grants",    "limits"};
+constexpr absl::string_view kResourceKeys[] = {
+    "protocol",      "address", "database", "user",   "password_env",
+    "password_file", "tls",     "tls_ca",   "tls_server_name"};
+constexpr absl::string_view kListenerKeys[] = {"name",     "protocol", "address",
+                                               "resource", "tls",      "insecure"};
+constexpr absl::string_view kListenerTlsKeys[] = {"cert", "key"};
 
 // The CPUs this process may run on (taskset, cgroup cpuset), not all online CPUs: a shard on a
 // CPU we may not use would only time-slice with another. Clamped to 1..kShardCountMax.
@@ -320,6 +182,13 @@ constexpr LimitSpec kLimitSpecs[] = {
     // Below about 1 KiB SEND_ZC's page pinning and extra notification CQE cost more than the copy.
     {"send_zc_min_bytes", &Limits::send_zc_min_bytes, 1024, UINT32_MAX, LimitSpec::kZeroOrRange},
     {"ring_entries", &Limits::ring_entries, 64, 32768, LimitSpec::kPowerOfTwo},
+    // Below 100 ms a TLS handshake over a slow link fails; above 10 minutes a half-open login
+    // holds a session slot for nothing.
+    {"auth_timeout_ms", &Limits::auth_timeout_ms, 100, 600000, LimitSpec::kRange},
+    // A StartupMessage with a few parameters is ~100 bytes; libpq's largest real ones are ~1 KiB.
+    {"startup_packet_size_max", &Limits::startup_packet_size_max, 1024, 65536, LimitSpec::kRange},
+    {"token_cache_entries", &Limits::token_cache_entries, 0, 1048576, LimitSpec::kRange},
+    {"cancel_keys_max", &Limits::cancel_keys_max, 1, 16777216, LimitSpec::kRange},
 };
 
 absl::Status ReadLimit(const Ctx& ctx, const LimitSpec& spec, const picojson::value& value,
@@ -379,6 +248,7 @@ absl::StatusOr<Resource> ReadResource(const Ctx& ctx, absl::string_view path,
                       ReadProtocol(ctx, absl::StrCat(path, ".protocol"), *protocol));
   JG_ASSIGN_OR_RETURN(resource.address,
                       ReadEndpoint(ctx, absl::StrCat(path, ".address"), *address));
+  JG_RETURN_IF_ERROR(internal::ReadResourceBackend(ctx, path, *object, resource));
   return resource;
 }
 
@@ -406,27 +276,81 @@ absl::Status ReadResources(const Ctx& ctx, const picojson::value* value, Config&
   return absl::OkStatus();
 }
 
+// "tls": {"cert": "...", "key": "..."} of a gateway listener.
+absl::Status ReadListenerTls(const Ctx& ctx, absl::string_view path, const picojson::value& value,
+                             Listener& listener) {
+  JG_ASSIGN_OR_RETURN(const picojson::object* object,
+                      AsObject(ctx, path, value, "an object with cert and key"));
+  JG_RETURN_IF_ERROR(CheckKeys(ctx, path, *object, kListenerTlsKeys));
+  JG_ASSIGN_OR_RETURN(const picojson::value* cert, Require(ctx, path, *object, "cert"));
+  JG_ASSIGN_OR_RETURN(const picojson::value* key, Require(ctx, path, *object, "key"));
+  JG_ASSIGN_OR_RETURN(listener.tls_cert_file,
+                      internal::ReadPath(ctx, absl::StrCat(path, ".cert"), *cert));
+  JG_ASSIGN_OR_RETURN(listener.tls_key_file,
+                      internal::ReadPath(ctx, absl::StrCat(path, ".key"), *key));
+  return absl::OkStatus();
+}
+
+// Exactly one of "resource" (relay), "tls" and "insecure": true (gateway) sets the mode.
+absl::Status ReadListenerMode(const Ctx& ctx, absl::string_view path,
+                              const picojson::object& object, Listener& listener) {
+  const picojson::value* resource = Find(object, "resource");
+  const picojson::value* tls = Find(object, "tls");
+  const picojson::value* insecure_value = Find(object, "insecure");
+  bool insecure = false;
+  JG_RETURN_IF_ERROR(internal::ReadOptionalBool(ctx, absl::StrCat(path, ".insecure"),
+                                                insecure_value, insecure));
+  const int modes = (resource != nullptr) + (tls != nullptr) + (insecure ? 1 : 0);
+  if (modes == 0) {
+    return Invalid(ctx, path,
+                   "missing key \"resource\" (a relay), or \"tls\" (a gateway listener), or "
+                   "\"insecure\": true (a gateway listener without TLS, for local development)");
+  }
+  if (modes > 1) {
+    return Invalid(ctx, path,
+                   "expected exactly one of \"resource\" (a relay), \"tls\" (a gateway "
+                   "listener) and \"insecure\": true (a gateway listener without TLS), got more "
+                   "than one");
+  }
+  if (resource != nullptr) {
+    if (!resource->is<std::string>()) {
+      return TypeError(ctx, absl::StrCat(path, ".resource"), "the name of a resource", *resource);
+    }
+    listener.mode = ListenerMode::kRelay;
+    listener.resource_name = resource->get<std::string>();
+    return absl::OkStatus();
+  }
+  const std::string mode_path = absl::StrCat(path, tls != nullptr ? ".tls" : ".insecure");
+  if (listener.protocol == Protocol::kMysql) {
+    return Invalid(ctx, mode_path,
+                   "MySQL gateway listeners arrive with the MySQL session work; give "
+                   "\"resource\" for a relay");
+  }
+  if (tls != nullptr) {
+    listener.mode = ListenerMode::kGatewayTls;
+    return ReadListenerTls(ctx, mode_path, *tls, listener);
+  }
+  listener.mode = ListenerMode::kGatewayInsecure;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Listener> ReadListener(const Ctx& ctx, absl::string_view path,
                                       const picojson::value& value) {
-  JG_ASSIGN_OR_RETURN(
-      const picojson::object* object,
-      AsObject(ctx, path, value, "an object with name, protocol, address, resource"));
+  JG_ASSIGN_OR_RETURN(const picojson::object* object,
+                      AsObject(ctx, path, value,
+                               "an object with name, protocol, address and one of resource, tls, "
+                               "insecure"));
   JG_RETURN_IF_ERROR(CheckKeys(ctx, path, *object, kListenerKeys));
   JG_ASSIGN_OR_RETURN(const picojson::value* name, Require(ctx, path, *object, "name"));
   JG_ASSIGN_OR_RETURN(const picojson::value* protocol, Require(ctx, path, *object, "protocol"));
   JG_ASSIGN_OR_RETURN(const picojson::value* address, Require(ctx, path, *object, "address"));
-  JG_ASSIGN_OR_RETURN(const picojson::value* resource, Require(ctx, path, *object, "resource"));
   Listener listener;
   JG_ASSIGN_OR_RETURN(listener.name, ReadName(ctx, absl::StrCat(path, ".name"), *name));
   JG_ASSIGN_OR_RETURN(listener.protocol,
                       ReadProtocol(ctx, absl::StrCat(path, ".protocol"), *protocol));
   JG_ASSIGN_OR_RETURN(listener.address,
                       ReadEndpoint(ctx, absl::StrCat(path, ".address"), *address));
-  const std::string resource_path = absl::StrCat(path, ".resource");
-  if (!resource->is<std::string>()) {
-    return TypeError(ctx, resource_path, "the name of a resource", *resource);
-  }
-  listener.resource_name = resource->get<std::string>();
+  JG_RETURN_IF_ERROR(ReadListenerMode(ctx, path, *object, listener));
   return listener;
 }
 
@@ -494,7 +418,11 @@ absl::Status ReadListeners(const Ctx& ctx, const picojson::value* value, Config&
     const std::string path = absl::StrCat(kPath, "[", i, "]");
     JG_ASSIGN_OR_RETURN(Listener listener, ReadListener(ctx, path, array[i]));
     JG_RETURN_IF_ERROR(CheckUnique(ctx, path, listener, config.listeners));
-    JG_RETURN_IF_ERROR(BindResource(ctx, path, config.resources, listener));
+    if (listener.mode == ListenerMode::kRelay) {
+      JG_RETURN_IF_ERROR(BindResource(ctx, path, config.resources, listener));
+    } else {
+      JG_RETURN_IF_ERROR(internal::CheckGatewayListener(ctx, path, config));
+    }
     config.listeners.push_back(std::move(listener));
   }
   return absl::OkStatus();
@@ -597,6 +525,10 @@ absl::StatusOr<Config> ParseWithLookup(std::string_view text, std::string_view f
   JG_RETURN_IF_ERROR(ReadPinShards(ctx, Find(*object, "pin_shards"), config));
   JG_RETURN_IF_ERROR(ReadLimits(ctx, Find(*object, "limits"), config.limits));
   JG_RETURN_IF_ERROR(ReadResources(ctx, Find(*object, "resources"), config));
+  JG_RETURN_IF_ERROR(internal::ReadIdentity(ctx, Find(*object, "identity"), config));
+  JG_RETURN_IF_ERROR(internal::ReadPolicies(ctx, Find(*object, "policies"), config));
+  JG_RETURN_IF_ERROR(internal::ReadGrants(ctx, Find(*object, "grants"), config.grants));
+  // Last: a gateway listener checks that the identity and policies it needs are there.
   JG_RETURN_IF_ERROR(ReadListeners(ctx, Find(*object, "listeners"), config));
   JG_DCHECK(config.shard_count >= 1 && config.shard_count <= kShardCountMax);
   JG_DCHECK(!config.resources.empty() && !config.listeners.empty());

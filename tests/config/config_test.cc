@@ -212,7 +212,7 @@ TEST(ConfigParse, UnknownKeys) {
                 "$.resources.main", R"(unknown key "host")");
   EXPECT_EQ(ErrorMessage(Doc(absl::StrReplaceAll(kListener, {{"\"address\"", "\"adress\""}}))),
             "jitgate.json: $.listeners[0]: unknown key \"adress\" (known keys: name, protocol, "
-            "address, resource)");
+            "address, resource, tls, insecure)");
 }
 
 TEST(ConfigParse, WrongTypes) {
