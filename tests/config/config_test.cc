@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -430,6 +431,413 @@ TEST(ConfigParse, ProtocolNames) {
   EXPECT_EQ(ProtocolName(Protocol::kMysql), "mysql");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Gateway sections: listener modes, identity, backend login and TLS, policies, grants.
+
+constexpr char kGatewayListeners[] =
+    R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:6432",
+        "tls": {"cert": "/etc/jitgate/gateway.crt", "key": "/etc/jitgate/gateway.key"}},
+       {"name": "dev", "protocol": "postgres", "address": "127.0.0.1:6433", "insecure": true},
+       {"name": "raw", "protocol": "postgres", "address": "127.0.0.1:6434", "resource": "orders"})";
+constexpr char kGatewayResources[] =
+    R"("orders": {"protocol": "postgres", "address": "127.0.0.1:5432", "user": "jitgate",
+                  "password_env": "ORDERS_DB_PASSWORD"},
+       "mydb": {"protocol": "mysql", "address": "127.0.0.1:3306"})";
+constexpr char kIdentity[] =
+    R"("identity": {"issuer": "https://login.microsoftonline.com/TID/v2.0",
+                    "audience": "api://jitgate", "jwks_file": "/etc/jitgate/jwks.json"})";
+constexpr char kPolicies[] =
+    R"("policies": [{"name": "reporting-agents", "match": {"groups": ["g1"]},
+                     "resources": ["orders"], "access": {"mode": "auto"}}])";
+
+// A valid gateway document; `identity` and `policies` replace those sections ("" drops one),
+// `extra` adds members.
+std::string GatewayDoc(const std::string& extra = "", const std::string& identity = kIdentity,
+                       const std::string& policies = kPolicies,
+                       const std::string& resources = kGatewayResources,
+                       const std::string& listeners = kGatewayListeners) {
+  std::string members;
+  for (const std::string& member : {identity, policies, extra}) {
+    if (!member.empty()) {
+      absl::StrAppend(&members, members.empty() ? "" : ", ", member);
+    }
+  }
+  return Doc(listeners, resources, members);
+}
+
+std::string WithIdentity(const std::string& fields) {
+  return GatewayDoc("", absl::StrCat(R"("identity": {)", fields, "}"));
+}
+
+std::string WithResource(const std::string& fields) {
+  return GatewayDoc("", kIdentity, kPolicies,
+                    absl::StrCat(R"("orders": {"protocol": "postgres", "address": "127.0.0.1:5432", )",
+                                 fields, R"(}, "mydb": {"protocol": "mysql", "address": "127.0.0.1:3306"})"));
+}
+
+std::string WithPolicies(const std::string& policies) {
+  return GatewayDoc("", kIdentity, absl::StrCat(R"("policies": [)", policies, "]"));
+}
+
+std::string WithListener(const std::string& listener) {
+  return GatewayDoc("", kIdentity, kPolicies, kGatewayResources, listener);
+}
+
+TEST(ConfigGateway, FullExample) {
+  const absl::StatusOr<Config> config = Parse(
+      GatewayDoc(R"("grants": {"log": "/var/lib/jitgate/grants.log", "fsync": false},
+                    "limits": {"auth_timeout_ms": 5000, "startup_packet_size_max": 2048,
+                               "token_cache_entries": 0, "cancel_keys_max": 100})",
+                 R"("identity": {"issuers": ["https://login.microsoftonline.com/{tenantid}/v2.0",
+                                            "https://sts.windows.net/{tenantid}/"],
+                                 "audiences": ["api://jitgate", "11111111-2222"],
+                                 "tenant": "TID", "jwks_url": "https://login.example/keys",
+                                 "jwks_ca": "/etc/ssl/ca.pem", "clock_skew_s": 0,
+                                 "jwks_refresh_s": 60, "unknown_kid_refresh_min_s": 1,
+                                 "require_roles_or_scp": false})",
+                 R"("policies": [
+                      {"name": "p1", "match": {"groups": ["g1", "g2"], "roles": ["Reports.Read"],
+                                               "subjects": []},
+                       "resources": ["orders", "inv"],
+                       "access": {"mode": "approval", "max_duration_s": 86400}},
+                      {"name": "p2", "match": {"subjects": ["oid-1"]}, "resources": ["inv"],
+                       "access": {"mode": "auto"}}])",
+                 R"("orders": {"protocol": "postgres", "address": "127.0.0.1:5432",
+                               "database": "orders_prod", "user": "jitgate",
+                               "password_file": "/run/secrets/orders", "tls": "verify-full",
+                               "tls_ca": "/etc/jitgate/db-ca.pem", "tls_server_name": "db.internal"},
+                    "inv": {"protocol": "postgres", "address": "[::1]:5433", "user": "gw",
+                            "tls": "require"},
+                    "mydb": {"protocol": "mysql", "address": "127.0.0.1:3306"})"),
+      kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  ASSERT_EQ(config->listeners.size(), 3u);
+  const Listener& pg = config->listeners[0];
+  EXPECT_EQ(pg.mode, ListenerMode::kGatewayTls);
+  EXPECT_EQ(pg.tls_cert_file, "/etc/jitgate/gateway.crt");
+  EXPECT_EQ(pg.tls_key_file, "/etc/jitgate/gateway.key");
+  EXPECT_EQ(pg.resource_name, "");
+  EXPECT_EQ(config->listeners[1].mode, ListenerMode::kGatewayInsecure);
+  EXPECT_EQ(config->listeners[1].tls_cert_file, "");
+  const Listener& raw = config->listeners[2];
+  EXPECT_EQ(raw.mode, ListenerMode::kRelay);
+  EXPECT_EQ(raw.resource_name, "orders");
+  EXPECT_EQ(config->resources[raw.resource_index].name, "orders");
+
+  ASSERT_TRUE(config->identity.has_value());
+  const IdentityProvider& id = *config->identity;
+  EXPECT_THAT(id.issuers, ::testing::ElementsAre("https://login.microsoftonline.com/{tenantid}/v2.0",
+                                                 "https://sts.windows.net/{tenantid}/"));
+  EXPECT_THAT(id.audiences, ::testing::ElementsAre("api://jitgate", "11111111-2222"));
+  EXPECT_THAT(id.tenants, ::testing::ElementsAre("TID"));
+  EXPECT_EQ(id.jwks_file, "");
+  EXPECT_EQ(id.jwks_url, "https://login.example/keys");
+  EXPECT_EQ(id.jwks_ca_file, "/etc/ssl/ca.pem");
+  EXPECT_EQ(id.clock_skew_s, 0u);
+  EXPECT_EQ(id.jwks_refresh_s, 60u);
+  EXPECT_EQ(id.unknown_kid_refresh_min_s, 1u);
+  EXPECT_FALSE(id.require_roles_or_scp);
+
+  ASSERT_EQ(config->resources.size(), 3u);  // keyed by name: inv, mydb, orders
+  const auto resource = [&](const std::string& name) -> const Resource& {
+    for (const Resource& r : config->resources) {
+      if (r.name == name) {
+        return r;
+      }
+    }
+    ADD_FAILURE() << name;
+    return config->resources[0];
+  };
+  const Resource& orders = resource("orders");
+  EXPECT_EQ(orders.database, "orders_prod");
+  EXPECT_EQ(orders.user, "jitgate");
+  EXPECT_EQ(orders.password_env, "");
+  EXPECT_EQ(orders.password_file, "/run/secrets/orders");
+  EXPECT_EQ(orders.password, "");  // Parse reads no secret
+  EXPECT_EQ(orders.tls, BackendTls::kVerifyFull);
+  EXPECT_EQ(orders.tls_ca_file, "/etc/jitgate/db-ca.pem");
+  EXPECT_EQ(orders.tls_server_name, "db.internal");
+  const Resource& inv = resource("inv");
+  EXPECT_EQ(inv.database, "inv");  // default: the resource name
+  EXPECT_EQ(inv.tls, BackendTls::kRequire);
+  EXPECT_EQ(inv.tls_server_name, "::1");  // default: the host part of address
+  const Resource& mydb = resource("mydb");
+  EXPECT_EQ(mydb.user, "");
+  EXPECT_EQ(mydb.tls, BackendTls::kDisable);
+  EXPECT_EQ(mydb.tls_server_name, "");
+
+  ASSERT_EQ(config->policies.size(), 2u);
+  const Policy& p1 = config->policies[0];
+  EXPECT_EQ(p1.name, "p1");
+  EXPECT_THAT(p1.match_groups, ::testing::ElementsAre("g1", "g2"));
+  EXPECT_THAT(p1.match_roles, ::testing::ElementsAre("Reports.Read"));
+  EXPECT_TRUE(p1.match_subjects.empty());
+  EXPECT_THAT(p1.resource_names, ::testing::ElementsAre("orders", "inv"));
+  ASSERT_EQ(p1.resource_indexes.size(), 2u);
+  EXPECT_EQ(config->resources[p1.resource_indexes[0]].name, "orders");
+  EXPECT_EQ(config->resources[p1.resource_indexes[1]].name, "inv");
+  EXPECT_EQ(p1.mode, AccessMode::kApproval);
+  EXPECT_EQ(p1.max_duration_s, 86400u);
+  const Policy& p2 = config->policies[1];
+  EXPECT_EQ(p2.mode, AccessMode::kAuto);
+  EXPECT_EQ(p2.max_duration_s, 900u);  // default
+  EXPECT_THAT(p2.match_subjects, ::testing::ElementsAre("oid-1"));
+
+  EXPECT_EQ(config->grants.log_file, "/var/lib/jitgate/grants.log");
+  EXPECT_FALSE(config->grants.fsync);
+  EXPECT_EQ(config->limits.auth_timeout_ms, 5000u);
+  EXPECT_EQ(config->limits.startup_packet_size_max, 2048u);
+  EXPECT_EQ(config->limits.token_cache_entries, 0u);
+  EXPECT_EQ(config->limits.cancel_keys_max, 100u);
+}
+
+TEST(ConfigGateway, Defaults) {
+  const absl::StatusOr<Config> config = Parse(GatewayDoc(), kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const IdentityProvider& id = *config->identity;
+  EXPECT_TRUE(id.tenants.empty());
+  EXPECT_EQ(id.jwks_file, "/etc/jitgate/jwks.json");
+  EXPECT_EQ(id.clock_skew_s, 60u);
+  EXPECT_EQ(id.jwks_refresh_s, 3600u);
+  EXPECT_EQ(id.unknown_kid_refresh_min_s, 300u);
+  EXPECT_TRUE(id.require_roles_or_scp);
+  EXPECT_EQ(config->grants.log_file, "");
+  EXPECT_TRUE(config->grants.fsync);
+  const Limits defaults;
+  EXPECT_EQ(config->limits.auth_timeout_ms, 10000u);
+  EXPECT_EQ(defaults.startup_packet_size_max, 10000u);
+  EXPECT_EQ(defaults.token_cache_entries, 4096u);
+  EXPECT_EQ(defaults.cancel_keys_max, 65536u);
+  // A relay-only file needs none of the gateway sections.
+  const absl::StatusOr<Config> relay = Parse(Doc(), kFile);
+  ASSERT_TRUE(relay.ok()) << relay.status();
+  EXPECT_FALSE(relay->identity.has_value());
+  EXPECT_TRUE(relay->policies.empty());
+}
+
+TEST(ConfigGateway, ListenerModes) {
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1"})"),
+                "$.listeners[0]", R"(missing key "resource" (a relay), or "tls")");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "insecure": false})"),
+                "$.listeners[0]", R"(missing key "resource")");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "resource": "orders", "insecure": true})"),
+                "$.listeners[0]", "expected exactly one of");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "insecure": true, "tls": {"cert": "a", "key": "b"}})"),
+                "$.listeners[0]", "got more than one");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "insecure": "yes"})"),
+                "$.listeners[0].insecure", R"(expected true or false, got string "yes")");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "tls": {"cert": "a"}})"),
+                "$.listeners[0].tls", R"(missing key "key")");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "tls": {"cert": "a", "key": "b", "ca": "c"}})"),
+                "$.listeners[0].tls", R"(unknown key "ca" (known keys: cert, key))");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "tls": {"cert": "", "key": "b"}})"),
+                "$.listeners[0].tls.cert", "expected a file path (1 to 4096 printable ASCII");
+  ExpectInvalid(WithListener(R"({"name": "pg", "protocol": "postgres", "address": "127.0.0.1:1",
+                                 "tls": "on"})"),
+                "$.listeners[0].tls", "expected an object with cert and key, got string");
+}
+
+TEST(ConfigGateway, MysqlGatewayListenerIsNotYetSupported) {
+  EXPECT_EQ(ErrorMessage(WithListener(
+                R"({"name": "my", "protocol": "mysql", "address": "127.0.0.1:1", "insecure": true})")),
+            "jitgate.json: $.listeners[0].insecure: MySQL gateway listeners arrive with the MySQL "
+            "session work; give \"resource\" for a relay");
+  ExpectInvalid(WithListener(R"({"name": "my", "protocol": "mysql", "address": "127.0.0.1:1",
+                                 "tls": {"cert": "a", "key": "b"}})"),
+                "$.listeners[0].tls", "MySQL gateway listeners arrive with the MySQL session work");
+  // A mysql relay is still fine.
+  EXPECT_EQ(ErrorMessage(WithListener(
+                R"({"name": "my", "protocol": "mysql", "address": "127.0.0.1:1", "resource": "mydb"})")),
+            "OK");
+}
+
+TEST(ConfigGateway, GatewayListenerNeedsIdentityAndPolicies) {
+  ExpectInvalid(GatewayDoc("", ""), "$.listeners[0]",
+                R"(a gateway listener needs an "identity" section)");
+  ExpectInvalid(GatewayDoc("", kIdentity, ""), "$.listeners[0]",
+                R"(a gateway listener needs at least one policy in "policies")");
+  ExpectInvalid(GatewayDoc("", kIdentity, R"("policies": [])"), "$.listeners[0]",
+                "needs at least one policy");
+  // Identity and policies without a gateway listener are accepted (policy check, staged rollout).
+  EXPECT_EQ(ErrorMessage(GatewayDoc("", kIdentity, kPolicies, kGatewayResources,
+                                    R"({"name": "raw", "protocol": "postgres",
+                                        "address": "127.0.0.1:1", "resource": "orders"})")),
+            "OK");
+}
+
+TEST(ConfigGateway, IdentityRules) {
+  constexpr char kJwks[] = R"("jwks_file": "/k.json")";
+  const std::string iss = R"("issuer": "https://i/", )";
+  const std::string aud = R"("audience": "api://a", )";
+  ExpectInvalid(WithIdentity(absl::StrCat(aud, kJwks)), "$.identity",
+                R"(missing key "issuer" (or "issuers"))");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, kJwks)), "$.identity",
+                R"(missing key "audience" (or "audiences"))");
+  EXPECT_EQ(ErrorMessage(WithIdentity(absl::StrCat(iss, R"("issuers": ["https://j/"], )", aud,
+                                                    kJwks))),
+            R"(jitgate.json: $.identity: give "issuer" or "issuers", not both)");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, R"("audiences": ["x"], )", kJwks)),
+                "$.identity", R"(give "audience" or "audiences", not both)");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, R"("tenant": "t", "tenants": ["t"], )", kJwks)),
+                "$.identity", R"(give "tenant" or "tenants", not both)");
+  ExpectInvalid(WithIdentity(absl::StrCat(R"("issuers": [], )", aud, kJwks)),
+                "$.identity.issuers", "expected 1 to 16 entries, got 0");
+  ExpectInvalid(WithIdentity(absl::StrCat(R"("issuers": ["a", 7], )", aud, kJwks)),
+                "$.identity.issuers[1]", "expected an issuer");
+  ExpectInvalid(WithIdentity(absl::StrCat(R"("issuer": "a\nb", )", aud, kJwks)),
+                "$.identity.issuer", "printable ASCII");
+  ExpectInvalid(WithIdentity(R"("issuer": "https://i/", "audience": "api://a")"), "$.identity",
+                R"(expected exactly one of "jwks_file" and "jwks_url")");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "jwks_url": "https://k/")")),
+                "$.identity", "got both");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, R"("jwks_url": "http://k/")")),
+                "$.identity.jwks_url", R"(expected an https:// URL, got "http://k/")");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "jwks_ca": "/ca.pem")")),
+                "$.identity.jwks_ca", R"("jwks_ca" is used only with "jwks_url")");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "clock_skew_s": 601)")),
+                "$.identity.clock_skew_s", "expected an integer between 0 and 600, got 601");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "jwks_refresh_s": 59)")),
+                "$.identity.jwks_refresh_s", "between 60 and 86400, got 59");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "unknown_kid_refresh_min_s": 0)")),
+                "$.identity.unknown_kid_refresh_min_s", "between 1 and 86400, got 0");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "require_roles_or_scp": 1)")),
+                "$.identity.require_roles_or_scp", "expected true or false");
+  ExpectInvalid(WithIdentity(absl::StrCat(iss, aud, kJwks, R"(, "jwks": "x")")), "$.identity",
+                R"(unknown key "jwks")");
+  ExpectInvalid(GatewayDoc("", R"("identity": [])"), "$.identity", "expected an object");
+}
+
+TEST(ConfigGateway, ResourceRules) {
+  constexpr char kUser[] = R"("user": "jitgate")";
+  ExpectInvalid(WithResource(R"("user": "")"), "$.resources.orders.user", "expected a user name");
+  ExpectInvalid(WithResource(std::string(R"("user": ")") + std::string(64, 'u') + "\""),
+                "$.resources.orders.user", "1 to 63 printable ASCII characters");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "database": 5)")),
+                "$.resources.orders.database", "expected a database name");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "password_env": "A", "password_file": "/p")")),
+                "$.resources.orders.password_file",
+                R"(give at most one of "password_env" and "password_file")");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "password_env": "1A")")),
+                "$.resources.orders.password_env", "expected an environment variable name");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "password_env": "A-B")")),
+                "$.resources.orders.password_env", R"(got "A-B")");
+  ExpectInvalid(WithResource(R"("password_env": "A")"), "$.resources.orders.password_env",
+                R"(a password needs "user")");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "tls": "prefer")")),
+                "$.resources.orders.tls",
+                R"(expected "disable", "require", "verify-ca" or "verify-full", got "prefer")");
+  EXPECT_EQ(ErrorMessage(WithResource(absl::StrCat(kUser, R"(, "tls": "verify-ca")"))),
+            "jitgate.json: $.resources.orders: \"tls\": \"verify-ca\" needs \"tls_ca\" (the CA "
+            "bundle that signed the server's certificate)");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "tls": "require", "tls_ca": "/ca")")),
+                "$.resources.orders.tls_ca", R"("tls_ca" is used only with "tls": "verify-ca")");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "tls_server_name": "db")")),
+                "$.resources.orders.tls_server_name", R"(needs "tls" other than "disable")");
+  ExpectInvalid(WithResource(absl::StrCat(kUser, R"(, "sslmode": "disable")")),
+                "$.resources.orders", R"(unknown key "sslmode")");
+  const absl::StatusOr<Config> config =
+      Parse(WithResource(absl::StrCat(kUser, R"(, "tls": "verify-ca", "tls_ca": "/ca")")), kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+}
+
+TEST(ConfigGateway, PolicyRules) {
+  const std::string match = R"("match": {"groups": ["g"]})";
+  const std::string access = R"("access": {"mode": "auto"})";
+  const auto policy = [&](const std::string& name, const std::string& resources) {
+    return absl::StrCat(R"({"name": ")", name, R"(", )", match, R"(, "resources": )", resources,
+                        ", ", access, "}");
+  };
+  EXPECT_EQ(ErrorMessage(WithPolicies(absl::StrCat(policy("a", R"(["orders"])"), ", ",
+                                                   policy("a", R"(["orders"])")))),
+            R"(jitgate.json: $.policies[1].name: duplicate policy name "a" (also $.policies[0]))");
+  EXPECT_EQ(ErrorMessage(WithPolicies(policy("a", R"(["nope"])"))),
+            R"(jitgate.json: $.policies[0].resources[0]: no resource named "nope" (resources: mydb, orders))");
+  ExpectInvalid(WithPolicies(policy("a", R"(["mydb"])")), "$.policies[0].resources[0]",
+                R"(resource "mydb" speaks mysql; policies cover postgres resources for now)");
+  ExpectInvalid(WithPolicies(policy("a", R"(["orders", "orders"])")),
+                "$.policies[0].resources[1]", R"(resource "orders" is listed twice)");
+  ExpectInvalid(WithPolicies(policy("a", "[]")), "$.policies[0].resources",
+                "expected 1 to 256 resources, got 0");
+  ExpectInvalid(WithPolicies(policy("a", R"("orders")")), "$.policies[0].resources",
+                "expected an array of resource names");
+  ExpectInvalid(WithPolicies(policy("a b", R"(["orders"])")), "$.policies[0].name",
+                "expected a name of 1 to 64 characters");
+  // A resource without a user cannot be served by the gateway.
+  ExpectInvalid(GatewayDoc("", kIdentity, kPolicies,
+                           R"("orders": {"protocol": "postgres", "address": "127.0.0.1:5432"})"),
+                "$.policies[0].resources[0]", R"(resource "orders" has no "user")");
+  // match
+  const auto with_match = [&](const std::string& m) {
+    return WithPolicies(absl::StrCat(R"({"name": "a", "match": )", m,
+                                     R"(, "resources": ["orders"], )", access, "}"));
+  };
+  ExpectInvalid(with_match("{}"), "$.policies[0].match",
+                R"(expected at least one non-empty list of "groups", "roles" or "subjects")");
+  ExpectInvalid(with_match(R"({"groups": [], "roles": []})"), "$.policies[0].match",
+                "at least one non-empty list");
+  ExpectInvalid(with_match(R"({"users": ["x"]})"), "$.policies[0].match",
+                R"(unknown key "users" (known keys: groups, roles, subjects))");
+  ExpectInvalid(with_match(R"({"roles": ["ok", ""]})"), "$.policies[0].match.roles[1]",
+                "expected an app role");
+  ExpectInvalid(with_match(R"({"subjects": "x"})"), "$.policies[0].match.subjects",
+                "expected an array of a subject");
+  // access
+  const auto with_access = [&](const std::string& a) {
+    return WithPolicies(absl::StrCat(R"({"name": "a", )", match,
+                                     R"(, "resources": ["orders"], "access": )", a, "}"));
+  };
+  ExpectInvalid(with_access("{}"), "$.policies[0].access", R"(missing key "mode")");
+  ExpectInvalid(with_access(R"({"mode": "always"})"), "$.policies[0].access.mode",
+                R"(expected "auto" or "approval", got "always")");
+  ExpectInvalid(with_access(R"({"mode": "auto", "max_duration_s": 0})"),
+                "$.policies[0].access.max_duration_s", "between 1 and 86400, got 0");
+  ExpectInvalid(with_access(R"({"mode": "auto", "max_duration_s": 86401})"),
+                "$.policies[0].access.max_duration_s", "got 86401");
+  ExpectInvalid(with_access(R"({"mode": "auto", "approvers": []})"), "$.policies[0].access",
+                R"(unknown key "approvers")");
+  // shape
+  ExpectInvalid(WithPolicies(R"({"name": "a", "resources": ["orders"]})"), "$.policies[0]",
+                R"(missing key "match")");
+  ExpectInvalid(WithPolicies(absl::StrCat(R"({"name": "a", "when": 1, )", match,
+                                          R"(, "resources": ["orders"], )", access, "}")),
+                "$.policies[0]", R"(unknown key "when")");
+  ExpectInvalid(GatewayDoc("", kIdentity, R"("policies": {})"), "$.policies",
+                "expected an array of policies, got object");
+}
+
+TEST(ConfigGateway, GrantsAndLimits) {
+  ExpectInvalid(GatewayDoc(R"("grants": {"log": ""})"), "$.grants.log", "expected a file path");
+  ExpectInvalid(GatewayDoc(R"("grants": {"fsync": "no"})"), "$.grants.fsync",
+                "expected true or false");
+  ExpectInvalid(GatewayDoc(R"("grants": {"file": "/x"})"), "$.grants",
+                R"(unknown key "file" (known keys: log, fsync))");
+  ExpectInvalid(WithLimits(R"("auth_timeout_ms": 99)"), "$.limits.auth_timeout_ms",
+                "between 100 and 600000, got 99");
+  ExpectInvalid(WithLimits(R"("startup_packet_size_max": 65537)"),
+                "$.limits.startup_packet_size_max", "between 1024 and 65536");
+  ExpectInvalid(WithLimits(R"("token_cache_entries": 1048577)"), "$.limits.token_cache_entries",
+                "between 0 and 1048576");
+  ExpectInvalid(WithLimits(R"("cancel_keys_max": 0)"), "$.limits.cancel_keys_max",
+                "between 1 and 16777216, got 0");
+}
+
+TEST(ConfigGateway, ModeNames) {
+  EXPECT_EQ(ListenerModeName(ListenerMode::kRelay), "relay");
+  EXPECT_EQ(ListenerModeName(ListenerMode::kGatewayTls), "gateway-tls");
+  EXPECT_EQ(ListenerModeName(ListenerMode::kGatewayInsecure), "gateway-insecure");
+  EXPECT_EQ(AccessModeName(AccessMode::kAuto), "auto");
+  EXPECT_EQ(AccessModeName(AccessMode::kApproval), "approval");
+  EXPECT_EQ(BackendTlsName(BackendTls::kVerifyFull), "verify-full");
+}
+
 std::string WriteTempFile(const std::string& name, const std::string& contents) {
   const std::string path = absl::StrCat(::testing::TempDir(), "/", name);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -494,6 +902,93 @@ TEST(ConfigLoadFile, PermissionDenied) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(std::string(config.status().message()), HasSubstr(path));
   std::remove(path.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ResolveSecrets.
+
+Config SecretsConfig(const std::string& fields) {
+  absl::StatusOr<Config> config = Parse(WithResource(absl::StrCat(R"("user": "jitgate", )", fields)),
+                                        kFile);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return config.ok() ? *std::move(config) : Config{};
+}
+
+const Resource& Orders(const Config& config) {
+  for (const Resource& resource : config.resources) {
+    if (resource.name == "orders") {
+      return resource;
+    }
+  }
+  ADD_FAILURE();
+  return config.resources.at(0);
+}
+
+TEST(ConfigSecrets, FromEnvironment) {
+  Config config = SecretsConfig(R"("password_env": "JG_TEST_ORDERS_PW")");
+  ASSERT_EQ(setenv("JG_TEST_ORDERS_PW", "s3cret", 1), 0);
+  ASSERT_TRUE(ResolveSecrets(config).ok());
+  EXPECT_EQ(Orders(config).password, "s3cret");
+  ASSERT_EQ(setenv("JG_TEST_ORDERS_PW", "", 1), 0);
+  EXPECT_EQ(ResolveSecrets(config).message(),
+            R"(resources.orders: password_env: environment variable "JG_TEST_ORDERS_PW" is empty)");
+  ASSERT_EQ(unsetenv("JG_TEST_ORDERS_PW"), 0);
+  const absl::Status status = ResolveSecrets(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            R"(resources.orders: password_env: environment variable "JG_TEST_ORDERS_PW" is not set)");
+}
+
+TEST(ConfigSecrets, FromFile) {
+  const std::string path = WriteTempFile("jitgate_pw", "file-secret\r\n");
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  Config config = SecretsConfig(absl::StrCat(R"("password_file": ")", path, "\""));
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(ResolveSecrets(config, &warnings).ok());
+  EXPECT_EQ(Orders(config).password, "file-secret");
+  EXPECT_TRUE(warnings.empty());
+
+  // Group-readable: accepted with a warning.
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  ASSERT_TRUE(ResolveSecrets(config, &warnings).ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("is readable by its group (mode 0640)"));
+  EXPECT_THAT(warnings[0], StartsWith("resources.orders: password_file: file \""));
+
+  // World-readable: refused.
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  const absl::Status status = ResolveSecrets(config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("is readable by every user (mode 0644)"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr(path));
+
+  // Empty (after the newline is dropped), and too long.
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  { std::ofstream(path, std::ios::trunc) << "\n"; }
+  EXPECT_THAT(std::string(ResolveSecrets(config).message()), HasSubstr("is empty"));
+  { std::ofstream(path, std::ios::trunc) << std::string(1025, 'x'); }
+  EXPECT_THAT(std::string(ResolveSecrets(config).message()), HasSubstr("more than 1024 bytes"));
+  { std::ofstream(path, std::ios::trunc) << std::string(1024, 'x') << "\n"; }
+  EXPECT_TRUE(ResolveSecrets(config).ok());
+  EXPECT_EQ(Orders(config).password.size(), 1024u);
+  std::remove(path.c_str());
+
+  const absl::Status missing = ResolveSecrets(config);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.message()),
+              StartsWith(absl::StrCat("resources.orders: password_file: cannot open file \"")));
+}
+
+TEST(ConfigSecrets, DirectoryIsNotAPasswordFile) {
+  Config config =
+      SecretsConfig(absl::StrCat(R"("password_file": ")", ::testing::TempDir(), "\""));
+  EXPECT_THAT(std::string(ResolveSecrets(config).message()), HasSubstr("not a regular file"));
+}
+
+TEST(ConfigSecrets, NoPasswordIsTrust) {
+  Config config = SecretsConfig(R"("database": "orders")");
+  EXPECT_TRUE(ResolveSecrets(config).ok());
+  EXPECT_EQ(Orders(config).password, "");
 }
 
 }  // namespace
