@@ -269,6 +269,21 @@ BackendAuth::Step BackendAuth::Fail(std::string error) {
   return Step{Step::Kind::kFailed, {}, std::move(error)};
 }
 
+std::string BackendAuth::PasswordProblem() const {
+  if (password_.empty()) {
+    return "backend asked for a password, but none is configured for this backend user";
+  }
+  if (password_.size() > kPasswordSizeMax) {
+    return absl::StrCat("the configured backend password is longer than ", kPasswordSizeMax,
+                        " bytes");
+  }
+  // PasswordMessage carries a C string, and PostgreSQL's SCRAM verifier is made from one.
+  if (password_.find('\0') != std::string::npos) {
+    return "the configured backend password contains a NUL byte";
+  }
+  return {};
+}
+
 BackendAuth::Step BackendAuth::OnAuthentication(std::span<const std::byte> body) {
   if (state_ == State::kFailed) {
     return Step{Step::Kind::kFailed, {}, "backend authentication already failed"};
@@ -339,11 +354,8 @@ BackendAuth::Step BackendAuth::OnCleartext(std::span<const std::byte> data) {
   if (require_channel_binding_) {
     return Fail("channel binding is required, but the backend asked for a cleartext password");
   }
-  if (password_.empty()) {
-    return Fail("backend asked for a password, but none is configured for this backend user");
-  }
-  if (password_.find('\0') != std::string::npos) {
-    return Fail("the configured backend password contains a NUL byte");
+  if (std::string problem = PasswordProblem(); !problem.empty()) {
+    return Fail(std::move(problem));
   }
   std::string body(password_);
   body.push_back('\0');
@@ -363,8 +375,8 @@ BackendAuth::Step BackendAuth::OnMd5(std::span<const std::byte> data) {
   if (require_channel_binding_) {
     return Fail("channel binding is required, but the backend asked for MD5 authentication");
   }
-  if (password_.empty()) {
-    return Fail("backend asked for a password, but none is configured for this backend user");
+  if (std::string problem = PasswordProblem(); !problem.empty()) {
+    return Fail(std::move(problem));
   }
   // PostgreSQL: "md5" || hex(md5(hex(md5(password || user)) || salt)).
   std::string inner_input = absl::StrCat(AbslView(password_), AbslView(user_));
@@ -416,8 +428,8 @@ BackendAuth::Step BackendAuth::OnSasl(std::span<const std::byte> data) {
     return Fail(absl::StrCat("backend offered no SASL mechanism jitgate supports (offered: ",
                              offered, ")"));
   }
-  if (password_.empty()) {
-    return Fail("backend asked for a password, but none is configured for this backend user");
+  if (std::string problem = PasswordProblem(); !problem.empty()) {
+    return Fail(std::move(problem));
   }
   if (client_nonce_.empty()) {
     unsigned char raw[kClientNonceRawSize];

@@ -74,6 +74,9 @@ class BackendAuth {
   // The channel-binding hash: tls-server-end-point uses the certificate's signature hash,
   // at most SHA-512 (64 bytes).
   static constexpr size_t kChannelBindingSizeMax = 64;
+  // PostgreSQL reads a password packet of at most 65535 bytes (PG_MAX_AUTH_TOKEN_LENGTH); a
+  // gateway credential longer than this is a configuration mistake, and PBKDF2 takes an int.
+  static constexpr size_t kPasswordSizeMax = 1024;
   // Our nonce: 18 random bytes, base64 -> 24 printable characters (as libpq).
   static constexpr size_t kClientNonceRawSize = 18;
 
@@ -108,6 +111,8 @@ class BackendAuth {
   };
 
   Step Fail(std::string error);
+  // Empty if the password can be used; else why not.
+  std::string PasswordProblem() const;
   Step OnOk(std::span<const std::byte> data);
   Step OnCleartext(std::span<const std::byte> data);
   Step OnMd5(std::span<const std::byte> data);

@@ -271,9 +271,13 @@ TEST(BackendAuthTest, PasswordRefusals) {
     BackendAuth auth(Params("postgres", ""));
     EXPECT_EQ(auth.OnAuthentication(Body(10, kScramOnly)).kind, Kind::kFailed);
   }
-  {
-    BackendAuth auth(Params("postgres", "a\0b"sv));
-    EXPECT_EQ(auth.OnAuthentication(Body(3)).kind, Kind::kFailed);
+  for (uint32_t code : {3u, 5u, 10u}) {
+    const std::string_view data = code == 5 ? "salt"sv : code == 10 ? kScramOnly : ""sv;
+    BackendAuth with_nul(Params("postgres", "a\0b"sv));
+    EXPECT_EQ(with_nul.OnAuthentication(Body(code, data)).kind, Kind::kFailed) << code;
+    const std::string long_password(BackendAuth::kPasswordSizeMax + 1, 'p');
+    BackendAuth too_long(Params("postgres", long_password));
+    EXPECT_EQ(too_long.OnAuthentication(Body(code, data)).kind, Kind::kFailed) << code;
   }
 }
 
