@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -438,6 +439,81 @@ TEST_F(StreamTest, ClientCertificateIsOptional) {
   ASSERT_TRUE(without.client.Init(**client_ctx, Role::kClient, "localhost").ok());
   EXPECT_TRUE(without.Handshake()) << without.server.error();
 }
+
+TEST_F(StreamTest, SmallBuffersStillMoveData) {
+  auto server_ctx = Context::Server(DefaultServer());
+  auto client_ctx = Context::Client(VerifyFull());
+  ASSERT_TRUE(server_ctx.ok() && client_ctx.ok());
+  constexpr size_t kSmall = kRecordSizeMax + 1;  // One record, just.
+  ASSERT_TRUE(pair_.server.Init(**server_ctx, Role::kServer, "", kSmall).ok());
+  ASSERT_TRUE(pair_.client.Init(**client_ctx, Role::kClient, "localhost", kSmall).ok());
+  ASSERT_TRUE(pair_.Handshake()) << pair_.client.error() << " / " << pair_.server.error();
+  const std::vector<std::byte> data = RandomBytes(300000, 12);
+  EXPECT_TRUE(pair_.Transfer(pair_.client, pair_.server, data) == data);
+  EXPECT_TRUE(pair_.Transfer(pair_.server, pair_.client, data) == data);
+}
+
+// A plain OpenSSL client (it keeps its SSL_SESSION) against a Stream server: the second connection
+// resumes with the ticket from the first.
+class ResumptionTest : public StreamTest, public ::testing::WithParamInterface<Version> {
+ protected:
+  // Returns whether the connection resumed; stores the client's session in *session.
+  static bool Connect(SSL_CTX* client_ctx, const Context& server_ctx, SSL_SESSION** session) {
+    Stream server;
+    EXPECT_TRUE(server.Init(server_ctx, Role::kServer, "").ok());
+    SSL* client = SSL_new(client_ctx);
+    BIO* internal = nullptr;
+    BIO* network = nullptr;
+    BIO_new_bio_pair(&internal, 1 << 16, &network, 1 << 16);
+    SSL_set_bio(client, internal, internal);
+    SSL_set_connect_state(client);
+    if (*session != nullptr) {
+      SSL_set_session(client, *session);
+      SSL_SESSION_free(*session);
+      *session = nullptr;
+    }
+    std::byte buffer[1 << 16];
+    for (int round = 0; round < 20; ++round) {
+      SSL_do_handshake(client);
+      server.Handshake();
+      int size = 0;
+      while ((size = BIO_read(network, buffer, sizeof(buffer))) > 0) {
+        EXPECT_EQ(server.Feed(std::span(buffer, static_cast<size_t>(size))),
+                  static_cast<size_t>(size));
+      }
+      while (size_t taken = server.TakeOutput(buffer)) {
+        BIO_write(network, buffer, static_cast<int>(taken));
+      }
+    }
+    char byte = 0;
+    SSL_read(client, &byte, 1);  // Takes TLS 1.3 NewSessionTicket messages in.
+    ERR_clear_error();
+    EXPECT_TRUE(server.handshake_done()) << server.error();
+    const bool reused = SSL_session_reused(client) == 1;
+    SSL_shutdown(client);  // Without it, SSL_free marks the session not resumable.
+    *session = SSL_get1_session(client);
+    SSL_free(client);
+    BIO_free(network);
+    return reused;
+  }
+};
+
+TEST_P(ResumptionTest, ServerResumesFromTicket) {
+  auto server_ctx = Context::Server(DefaultServer());
+  ClientOptions options = VerifyFull();
+  options.version_max = GetParam();
+  auto client_ctx = Context::Client(options);
+  ASSERT_TRUE(server_ctx.ok() && client_ctx.ok());
+  SSL_SESSION* session = nullptr;
+  EXPECT_FALSE(Connect((*client_ctx)->ssl_ctx(), **server_ctx, &session));
+  ASSERT_NE(session, nullptr);
+  EXPECT_TRUE(SSL_SESSION_has_ticket(session));
+  EXPECT_TRUE(Connect((*client_ctx)->ssl_ctx(), **server_ctx, &session));
+  SSL_SESSION_free(session);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, ResumptionTest,
+                         ::testing::Values(Version::kTls1_2, Version::kTls1_3));
 
 TEST_F(StreamTest, MovedStreamKeepsWorking) {
   Connect(DefaultServer(), VerifyFull());
