@@ -22,7 +22,8 @@ namespace {
 
 // TLS 1.2 suites: ECDHE/DHE key exchange (forward secrecy) with AEAD ciphers only, the set of
 // Mozilla's "intermediate" profile. TLS 1.3 suites keep OpenSSL's default (all three are AEAD).
-constexpr char kServerCipherList[] = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS";
+constexpr char kServerCipherList[] =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!DSS";
 // Towards databases we are more lenient (older servers): any strong suite, still no anonymous,
 // export, MD5, RC4, 3DES, PSK or SRP suites.
 constexpr char kClientCipherList[] = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!PSK:!SRP";
@@ -61,8 +62,8 @@ absl::Status CheckReadable(std::string_view what, const std::string& path) {
 }
 
 absl::Status OpenSslError(std::string_view action, const std::string& path) {
-  return absl::InvalidArgumentError(std::string("tls: ") + std::string(action) + " " + path +
-                                    ": " + internal::DrainErrors("unknown OpenSSL error"));
+  return absl::InvalidArgumentError(std::string("tls: ") + std::string(action) + " " + path + ": " +
+                                    internal::DrainErrors("unknown OpenSSL error"));
 }
 
 // An encrypted key must never make OpenSSL prompt on the terminal of a daemon: refuse instead.
@@ -90,9 +91,9 @@ absl::Status LoadCertificateAndKey(SSL_CTX* ctx, const std::string& cert_path,
     return OpenSslError("cannot load certificate chain", cert_path);
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return absl::InvalidArgumentError(
-        "tls: cannot use private key " + key_path + " with certificate " + cert_path + ": " +
-        internal::DrainErrors("unknown OpenSSL error"));
+    return absl::InvalidArgumentError("tls: cannot use private key " + key_path +
+                                      " with certificate " + cert_path + ": " +
+                                      internal::DrainErrors("unknown OpenSSL error"));
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return absl::InvalidArgumentError("tls: private key " + key_path +
@@ -171,8 +172,8 @@ absl::StatusOr<std::unique_ptr<Context>> Context::Server(const ServerOptions& op
   // server cache is off: tickets make it redundant, and it would be a locked structure shared by
   // every shard that grows with connections.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-  if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext,
-                                     sizeof(kSessionIdContext) - 1) != 1) {
+  if (SSL_CTX_set_session_id_context(ctx.get(), kSessionIdContext, sizeof(kSessionIdContext) - 1) !=
+      1) {
     return absl::InternalError("tls: cannot set session id context");
   }
   SSL_CTX_set_alpn_select_cb(ctx.get(), SelectAlpn, nullptr);
@@ -195,8 +196,7 @@ absl::StatusOr<std::unique_ptr<Context>> Context::Server(const ServerOptions& op
 absl::StatusOr<std::unique_ptr<Context>> Context::Client(const ClientOptions& options) {
   internal::ErrorQueueGuard guard;
   if (options.cert_path.empty() != options.key_path.empty()) {
-    return absl::InvalidArgumentError(
-        "tls: client certificate needs both cert_path and key_path");
+    return absl::InvalidArgumentError("tls: client certificate needs both cert_path and key_path");
   }
   if (options.alpn.size() > 255) {
     return absl::InvalidArgumentError("tls: ALPN protocol name longer than 255 bytes");

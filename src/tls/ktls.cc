@@ -101,8 +101,7 @@ bool KernelTlsAvailable() { return CachedProbe().available; }
 std::string KernelTlsReport() {
   const Probe& probe = CachedProbe();
   if (probe.available) {
-    return "kTLS: available (" + probe.reason +
-           "), not used yet; user-space TLS over memory BIOs";
+    return "kTLS: available (" + probe.reason + "), not used yet; user-space TLS over memory BIOs";
   }
   return "kTLS: unavailable (" + probe.reason + "); user-space TLS over memory BIOs";
 }

@@ -56,6 +56,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     ssl_ = std::exchange(other.ssl_, nullptr);
     network_bio_ = std::exchange(other.network_bio_, nullptr);
     write_pending_size_ = std::exchange(other.write_pending_size_, 0);
+    bio_buffer_size_ = std::exchange(other.bio_buffer_size_, 0);
     shutdown_sent_ = std::exchange(other.shutdown_sent_, false);
     role_ = other.role_;
     failed_ = std::exchange(other.failed_, false);
@@ -101,6 +102,7 @@ absl::Status Stream::Init(const Context& ctx, Role role, std::string_view server
   SSL_set_bio(ssl, internal_bio, internal_bio);  // One reference, owned by ssl from here.
   ssl_ = ssl;
   network_bio_ = network_bio;
+  bio_buffer_size_ = bio_buffer_size;
   role_ = role;
 
   if (role == Role::kServer) {
@@ -311,8 +313,7 @@ bool Stream::handshake_done() const { return ssl_ != nullptr && SSL_is_init_fini
 absl::StatusOr<EndPoint> Stream::tls_server_end_point() const {
   internal::ErrorQueueGuard guard;
   JG_CHECK(ssl_ != nullptr);
-  X509* cert =
-      role_ == Role::kClient ? SSL_get0_peer_certificate(ssl_) : SSL_get_certificate(ssl_);
+  X509* cert = role_ == Role::kClient ? SSL_get0_peer_certificate(ssl_) : SSL_get_certificate(ssl_);
   if (cert == nullptr) {
     return absl::FailedPreconditionError("tls: no server certificate (handshake not done?)");
   }
@@ -344,6 +345,23 @@ absl::StatusOr<EndPoint> Stream::tls_server_end_point() const {
   }
   end_point.size = size;
   return end_point;
+}
+
+void Stream::AssertInvariants() const {
+  JG_CHECK(failed_ == !error_.empty());
+  JG_CHECK(write_pending_size_ <= kRecordPlaintextMax);
+  if (ssl_ == nullptr) {
+    JG_CHECK(network_bio_ == nullptr);
+    return;
+  }
+  JG_CHECK(network_bio_ != nullptr);
+  // Outbound: what waits for TakeOutput plus what OpenSSL may still write fills the half.
+  BIO* internal_bio = SSL_get_wbio(ssl_);
+  JG_CHECK(BIO_ctrl_pending(network_bio_) + BIO_ctrl_get_write_guarantee(internal_bio) ==
+           bio_buffer_size_);
+  // Inbound: what OpenSSL has yet to read plus what Feed may still accept fills the other half.
+  JG_CHECK(BIO_ctrl_pending(internal_bio) + BIO_ctrl_get_write_guarantee(network_bio_) ==
+           bio_buffer_size_);
 }
 
 IoStatus Stream::Classify(int ssl_result, const char* action) {

@@ -12,8 +12,8 @@
 // without bound however far the peer or the caller falls behind. Memory per stream is therefore
 // 2 * bio_buffer_size plus OpenSSL's own record buffers (about 2 * 17 KiB) and the SSL object.
 //
-// Invariant: PendingOutput() <= bio_buffer_size and the inbound ciphertext not yet consumed by
-// OpenSSL <= bio_buffer_size. Since a record is at most kRecordSizeMax < bio_buffer_size, a
+// Invariant: PendingOutput() + free outbound space == bio_buffer_size, and the same inbound (the
+// ciphertext Feed() accepted but OpenSSL has not consumed, plus free space == bio_buffer_size). Since a record is at most kRecordSizeMax < bio_buffer_size, a
 // whole record always fits, so feeding and reading in turn always makes progress.
 //
 // Driving a stream (the caller's loop, after every call below):
@@ -147,6 +147,10 @@ class Stream {
   bool handshake_done() const;
   Role role() const { return role_; }
 
+  // JG_CHECKs the invariant in the file comment plus write_pending_size_ <= one record and
+  // failed_ == !error().empty(). For tests and debug builds.
+  void AssertInvariants() const;
+
  private:
   // Maps an SSL_* call's result; records error_ on a fatal one. `action` names the operation in
   // the error text ("handshake", "read", "write", "shutdown").
@@ -154,9 +158,10 @@ class Stream {
   void Fail(const char* action, const std::string& reason);
   void Reset();
 
-  SSL* ssl_ = nullptr;          // Owns the internal BIO half.
-  BIO* network_bio_ = nullptr;  // Owned; our end of the pair.
+  SSL* ssl_ = nullptr;             // Owns the internal BIO half.
+  BIO* network_bio_ = nullptr;     // Owned; our end of the pair.
   size_t write_pending_size_ = 0;  // Bytes of a Write() OpenSSL holds encrypted, 0 when none.
+  size_t bio_buffer_size_ = 0;     // Each half of the pair.
   Role role_ = Role::kServer;
   bool shutdown_sent_ = false;  // close_notify handed to OpenSSL.
   bool failed_ = false;

@@ -29,6 +29,8 @@ struct StreamPair {
   void Pump() {
     Move(client, to_server, server);
     Move(server, to_client, client);
+    client.AssertInvariants();
+    server.AssertInvariants();
   }
 
   bool WireEmpty() const {
@@ -51,8 +53,7 @@ struct StreamPair {
         client.Handshake();
         return false;
       }
-      if (client_progress == Progress::kDone && server_progress == Progress::kDone &&
-          WireEmpty()) {
+      if (client_progress == Progress::kDone && server_progress == Progress::kDone && WireEmpty()) {
         return true;
       }
     }
@@ -61,8 +62,7 @@ struct StreamPair {
 
   // Sends `data` from `sender` to `receiver` (either of client/server) and returns what the
   // receiver read. Stops early on a failure or after round_count_max rounds.
-  std::vector<std::byte> Transfer(Stream& sender, Stream& receiver,
-                                  std::span<const std::byte> data,
+  std::vector<std::byte> Transfer(Stream& sender, Stream& receiver, std::span<const std::byte> data,
                                   size_t round_count_max = 10000000) {
     std::vector<std::byte> received;
     size_t sent = 0;

@@ -276,7 +276,8 @@ TEST_F(StreamTest, VerifyCaRejectsWrongCa) {
   client.ca_path = pki_->other_ca_cert_path();
   Connect(DefaultServer(), client);
   EXPECT_FALSE(pair_.Handshake());
-  EXPECT_THAT(pair_.client.error(), StartsWith("tls: handshake failed: certificate verify failed ("));
+  EXPECT_THAT(pair_.client.error(),
+              StartsWith("tls: handshake failed: certificate verify failed ("));
   EXPECT_THAT(pair_.client.error(), HasSubstr("local issuer certificate"));
 }
 
@@ -352,8 +353,7 @@ TEST_F(StreamTest, TlsServerEndPointMatchesOnBothSides) {
   auto server_end_point = pair_.server.tls_server_end_point();
   ASSERT_TRUE(client_end_point.ok()) << client_end_point.status();
   ASSERT_TRUE(server_end_point.ok()) << server_end_point.status();
-  const std::vector<std::byte> expected =
-      CertificateDigest(pki_->server_cert_path(), EVP_sha256());
+  const std::vector<std::byte> expected = CertificateDigest(pki_->server_cert_path(), EVP_sha256());
   ASSERT_EQ(expected.size(), 32u);
   EXPECT_TRUE(std::ranges::equal(client_end_point->view(), expected));
   EXPECT_TRUE(std::ranges::equal(server_end_point->view(), expected));
@@ -393,10 +393,8 @@ TEST_F(StreamTest, TlsServerEndPointUndefinedForEd25519) {
   client.verify = ClientOptions::Verify::kNone;
   Connect(server, client);
   ASSERT_TRUE(pair_.Handshake()) << pair_.client.error() << " / " << pair_.server.error();
-  EXPECT_EQ(pair_.client.tls_server_end_point().status().code(),
-            absl::StatusCode::kUnimplemented);
-  EXPECT_EQ(pair_.server.tls_server_end_point().status().code(),
-            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(pair_.client.tls_server_end_point().status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(pair_.server.tls_server_end_point().status().code(), absl::StatusCode::kUnimplemented);
 }
 
 TEST_F(StreamTest, TlsServerEndPointBeforeHandshakeFails) {

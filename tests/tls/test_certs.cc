@@ -92,10 +92,9 @@ absl::Status AddExtension(X509* cert, X509* issuer, int nid, const std::string& 
 
 // Builds a certificate for `key` named `common_name`, signed by issuer_key (self-signed when
 // issuer is null). Extensions come from `extensions` (NID, config value).
-absl::StatusOr<X509Ptr> MakeCertificate(EVP_PKEY* key, const std::string& common_name,
-                                        long serial, X509* issuer, EVP_PKEY* issuer_key,
-                                        const EVP_MD* md,
-                                        const std::vector<std::pair<int, std::string>>& extensions) {
+absl::StatusOr<X509Ptr> MakeCertificate(
+    EVP_PKEY* key, const std::string& common_name, long serial, X509* issuer, EVP_PKEY* issuer_key,
+    const EVP_MD* md, const std::vector<std::pair<int, std::string>>& extensions) {
   X509Ptr cert(X509_new());
   if (cert == nullptr || X509_set_version(cert.get(), 2) != 1 ||
       ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial) != 1 ||
@@ -179,8 +178,8 @@ absl::StatusOr<PkeyPtr> ReadKey(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create() {
   const char* tmp = getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp") +
-                        "/jitgate_tls_test_XXXXXX";
+  std::string pattern =
+      std::string(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp") + "/jitgate_tls_test_XXXXXX";
   if (mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError("test_certs: mkdtemp failed for " + pattern);
   }
@@ -188,10 +187,10 @@ absl::StatusOr<std::unique_ptr<TestPki>> TestPki::Create() {
 
   for (const bool other : {false, true}) {
     JG_ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey(KeyType::kEcP256));
-    JG_ASSIGN_OR_RETURN(X509Ptr cert,
-                        MakeCertificate(key.get(), other ? "unrelated test CA" : "jitgate test CA",
-                                        pki->serial_next_++, nullptr, nullptr, EVP_sha256(),
-                                        CaExtensions()));
+    JG_ASSIGN_OR_RETURN(
+        X509Ptr cert,
+        MakeCertificate(key.get(), other ? "unrelated test CA" : "jitgate test CA",
+                        pki->serial_next_++, nullptr, nullptr, EVP_sha256(), CaExtensions()));
     const std::string stem = pki->dir_ + (other ? "/other_ca" : "/ca");
     JG_RETURN_IF_ERROR(WriteCert(stem + ".crt", cert.get()));
     JG_RETURN_IF_ERROR(WriteKey(stem + ".key", key.get()));
@@ -238,13 +237,12 @@ absl::StatusOr<LeafFiles> TestPki::IssueLeaf(const LeafOptions& options) {
     extensions.emplace_back(NID_subject_alt_name, san);
   }
   // The signer's key type decides whether a digest applies (the CA's key is EC P-256).
-  const EVP_MD* md = DigestFor(options.self_signed ? options.key_type : KeyType::kEcP256,
-                               options.digest);
+  const EVP_MD* md =
+      DigestFor(options.self_signed ? options.key_type : KeyType::kEcP256, options.digest);
   JG_ASSIGN_OR_RETURN(
-      X509Ptr cert,
-      MakeCertificate(key.get(), options.common_name, serial_next_++,
-                      options.self_signed ? nullptr : ca_cert.get(),
-                      options.self_signed ? nullptr : ca_key.get(), md, extensions));
+      X509Ptr cert, MakeCertificate(key.get(), options.common_name, serial_next_++,
+                                    options.self_signed ? nullptr : ca_cert.get(),
+                                    options.self_signed ? nullptr : ca_key.get(), md, extensions));
   LeafFiles files{dir_ + "/" + options.file_stem + ".crt", dir_ + "/" + options.file_stem + ".key"};
   JG_RETURN_IF_ERROR(WriteCert(files.cert_path, cert.get()));
   JG_RETURN_IF_ERROR(WriteKey(files.key_path, key.get()));

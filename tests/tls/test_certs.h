@@ -8,9 +8,9 @@
 //   client.crt/client.key    leaf signed by the CA: CN=jitgate-test-client, clientAuth
 //   other_ca.crt/other_ca.key  an unrelated CA (nothing is signed by it)
 //   unrelated.key            a key matching no certificate (for key/cert mismatch tests)
-// IssueLeaf() adds more leaves signed by ca.key (or self-signed). The destructor removes the directory.
-// Keys are EC P-256 unless asked otherwise (fast to generate); certificates are valid from an hour
-// ago for 30 days.
+// IssueLeaf() adds more leaves signed by ca.key (or self-signed). The destructor removes the
+// directory. Keys are EC P-256 unless asked otherwise (fast to generate); certificates are valid
+// from an hour ago for 30 days.
 #ifndef JITGATE_TESTS_TLS_TEST_CERTS_H_
 #define JITGATE_TESTS_TLS_TEST_CERTS_H_
 
