@@ -72,6 +72,11 @@ void Stream::Reset() {
   BIO_free(network_bio_);
   ssl_ = nullptr;
   network_bio_ = nullptr;
+  write_pending_size_ = 0;
+  bio_buffer_size_ = 0;
+  shutdown_sent_ = false;
+  failed_ = false;
+  error_.clear();
 }
 
 absl::Status Stream::Init(const Context& ctx, Role role, std::string_view server_name,
@@ -110,7 +115,14 @@ absl::Status Stream::Init(const Context& ctx, Role role, std::string_view server
     return absl::OkStatus();
   }
   SSL_set_connect_state(ssl_);
-  const std::string name(server_name);
+  absl::Status status = ConfigureClient(ctx, std::string(server_name));
+  if (!status.ok()) {
+    Reset();  // Leaves the stream as before Init, so it can be discarded or initialised again.
+  }
+  return status;
+}
+
+absl::Status Stream::ConfigureClient(const Context& ctx, const std::string& name) {
   const bool is_ip = !name.empty() && IsIpAddress(name);
   // RFC 6066 section 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName".
   if (!name.empty() && !is_ip && SSL_set_tlsext_host_name(ssl_, name.c_str()) != 1) {

@@ -13,8 +13,9 @@
 // 2 * bio_buffer_size plus OpenSSL's own record buffers (about 2 * 17 KiB) and the SSL object.
 //
 // Invariant: PendingOutput() + free outbound space == bio_buffer_size, and the same inbound (the
-// ciphertext Feed() accepted but OpenSSL has not consumed, plus free space == bio_buffer_size). Since a record is at most kRecordSizeMax < bio_buffer_size, a
-// whole record always fits, so feeding and reading in turn always makes progress.
+// ciphertext Feed() accepted but OpenSSL has not consumed, plus free space == bio_buffer_size).
+// Since a record is at most kRecordSizeMax < bio_buffer_size, a whole record always fits, so
+// feeding and reading in turn always makes progress.
 //
 // Driving a stream (the caller's loop, after every call below):
 //   - send PendingOutput() bytes (TakeOutput) to the peer: handshake records, data, alerts;
@@ -92,7 +93,8 @@ class Stream {
   // `server_name` is sent as SNI (unless it is an IP address, RFC 6066 section 3) and, for
   // kVerifyFull, must match the certificate (DNS name via SSL_set1_host, IP address literal via
   // X509_VERIFY_PARAM_set1_ip_asc); kVerifyFull with an empty name is an error. Server role:
-  // `server_name` is ignored. Call once; `bio_buffer_size` must be above kRecordSizeMax.
+  // `server_name` is ignored. Call once (again only after an error, which leaves the stream
+  // uninitialised); `bio_buffer_size` must be above kRecordSizeMax.
   absl::Status Init(const Context& ctx, Role role, std::string_view server_name,
                     size_t bio_buffer_size = kBioBufferSizeDefault);
 
@@ -156,6 +158,9 @@ class Stream {
   // the error text ("handshake", "read", "write", "shutdown").
   IoStatus Classify(int ssl_result, const char* action);
   void Fail(const char* action, const std::string& reason);
+  // Client role: SNI and host name checks for `name` (see Init).
+  absl::Status ConfigureClient(const Context& ctx, const std::string& name);
+  // Frees the SSL object and the pair; the stream is then as if default-constructed.
   void Reset();
 
   SSL* ssl_ = nullptr;             // Owns the internal BIO half.

@@ -533,6 +533,9 @@ TEST_F(StreamTest, InitRejectsMisuse) {
               HasSubstr("verify-full"));
   Stream tiny;
   EXPECT_FALSE(tiny.Init(**client_ctx, Role::kClient, "localhost", 4096).ok());
+  // A failed Init leaves the stream uninitialised, ready for another Init.
+  no_name.AssertInvariants();
+  EXPECT_TRUE(no_name.Init(**client_ctx, Role::kClient, "localhost").ok());
 }
 
 TEST_F(StreamTest, StreamOutlivesContext) {
