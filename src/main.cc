@@ -19,7 +19,10 @@
 #include "absl/strings/str_join.h"
 #include "jitgate/config.h"
 #include "ringio/ring.h"
+#include "src/auth/token_cli.h"
 #include "src/common/log.h"
+#include "src/gateway.h"
+#include "src/policy/cli.h"
 #include "src/shard/shard.h"
 
 #ifdef JG_WITH_MIMALLOC
@@ -35,6 +38,8 @@ constexpr const char* kUsage =
 Usage:
   jitgate --config FILE [--log-level LEVEL]   run the gateway
   jitgate --config FILE --check               validate FILE and exit (0 = valid, 2 = invalid)
+  jitgate policy check FILE                   validate FILE and compile its policies
+  jitgate token keygen|mint ...               development tokens (see `jitgate token --help`)
   jitgate --version                           print the version and build facts
   jitgate --help                              this text
 
@@ -48,10 +53,13 @@ Options:
 Signals:
   SIGTERM, SIGINT     stop accepting, let sessions finish for limits.shutdown_grace_s, close the
                       rest, print a summary and exit 0; a second signal skips the grace period
-  SIGHUP              logged; configuration reload arrives with the policy engine
+  SIGHUP              logged; configuration reload arrives with the guardrail policy engine
 
-v0 is a transparent relay: every connection to a listener is relayed, bytes unchanged, to the
-listener's resource. Exit codes: 0 clean stop, 1 start-up failure, 2 usage or config error.
+A listener with "resource" is a transparent relay (bytes unchanged, no authentication). A
+listener with "tls" (or "insecure": true, local development only) is the gateway: clients send an
+OIDC access token as their password, the database name picks the resource, a policy grants
+just-in-time access, and jitgate signs in to the database with its own credential.
+Exit codes: 0 clean stop, 1 start-up failure, 2 usage or config error.
 )";
 
 struct Options {
@@ -151,7 +159,10 @@ void RaiseFileLimit(const config::Config& config) {
 std::string ListenerSummary(const config::Config& config) {
   std::vector<std::string> parts;
   for (const config::Listener& listener : config.listeners) {
-    parts.push_back(listener.name + "@" + listener.address.text + "->" + listener.resource_name);
+    parts.push_back(listener.name + "@" + listener.address.text + "->" +
+                    (listener.mode == config::ListenerMode::kRelay
+                         ? listener.resource_name
+                         : std::string(config::ListenerModeName(listener.mode))));
   }
   return absl::StrJoin(parts, ",");
 }
@@ -162,6 +173,12 @@ int Run(const config::Config& config) {
     return 1;
   }
   RaiseFileLimit(config);
+  absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Build(config);
+  if (!gateway.ok()) {
+    std::fprintf(stderr, "jitgate: %s\n", std::string(gateway.status().message()).c_str());
+    return 1;
+  }
+  (*gateway)->Start();
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -175,7 +192,7 @@ int Run(const config::Config& config) {
   std::vector<std::unique_ptr<shard::Shard>> shards;
   for (uint32_t i = 0; i < config.shard_count; ++i) {
     const int cpu = config.pin_shards && !cpus.empty() ? cpus[i % cpus.size()] : -1;
-    shards.push_back(std::make_unique<shard::Shard>(i, cpu, config));
+    shards.push_back(std::make_unique<shard::Shard>(i, cpu, config, (*gateway)->env()));
     shards.back()->Start();
   }
   bool ready = true;
@@ -229,12 +246,26 @@ int Run(const config::Config& config) {
     total.recv_enobufs += st.recv_enobufs;
     total.backpressure_pauses += st.backpressure_pauses;
     total.stale_completions += st.stale_completions;
+    total.gateway.tokens_validated += st.gateway.tokens_validated;
+    total.gateway.token_cache_hits += st.gateway.token_cache_hits;
+    total.gateway.auth_refusals += st.gateway.auth_refusals;
+    total.gateway.grants_issued += st.gateway.grants_issued;
+    total.gateway.grants_expired_cut += st.gateway.grants_expired_cut;
+    total.gateway.cancels_forwarded += st.gateway.cancels_forwarded;
+    total.gateway.statements += st.gateway.statements;
   }
+  (*gateway)->Stop();
   JG_LOG(kNotice,
          "event=summary sessions=%lu closed=%lu refused=%lu bytes_up=%lu bytes_down=%lu "
-         "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu",
+         "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu tokens_validated=%lu "
+         "token_cache_hits=%lu auth_refusals=%lu grants=%lu grant_cuts=%lu cancels=%lu "
+         "statements=%lu",
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
-         total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions);
+         total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions,
+         total.gateway.tokens_validated, total.gateway.token_cache_hits,
+         total.gateway.auth_refusals, total.gateway.grants_issued,
+         total.gateway.grants_expired_cut, total.gateway.cancels_forwarded,
+         total.gateway.statements);
   return 0;
 }
 
@@ -242,6 +273,12 @@ int Run(const config::Config& config) {
 }  // namespace jitgate
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "token") == 0) {
+    return jitgate::auth::RunTokenCommand(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "policy") == 0) {
+    return jitgate::policy::RunPolicyCommand(argc - 1, argv + 1);
+  }
   jitgate::Options options;
   if (const int rc = jitgate::ParseArgs(argc, argv, &options); rc >= 0) {
     return rc;
@@ -256,6 +293,15 @@ int main(int argc, char** argv) {
                 options.config_path.c_str(), config->shard_count, config->listeners.size(),
                 config->resources.size());
     return 0;
+  }
+  std::vector<std::string> warnings;
+  if (absl::Status secrets = jitgate::config::ResolveSecrets(*config, &warnings); !secrets.ok()) {
+    std::fprintf(stderr, "jitgate: %s: %s\n", options.config_path.c_str(),
+                 std::string(secrets.message()).c_str());
+    return 2;
+  }
+  for (const std::string& warning : warnings) {
+    JG_LOG(kWarn, "event=config_warning detail=\"%s\"", warning.c_str());
   }
   return jitgate::Run(*config);
 }

@@ -38,6 +38,8 @@ enum class CloseReason : uint8_t {
   kSessionsMax,            // limits.sessions_per_shard_max reached; the client got an error
   kOutOfFiles,             // EMFILE/ENFILE creating the backend socket
   kShutdown,               // the gateway is stopping and the grace period ended
+  kGatewayEnded,           // a gateway session ended by its own decision (refusal, grant end,
+                           // cancel request, protocol error): event=gateway_end says why
   kInternal,               // a bug or an impossible kernel result; logged as an error
 };
 

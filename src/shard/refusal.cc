@@ -32,6 +32,8 @@ const char* CloseReasonName(CloseReason reason) {
       return "out_of_files";
     case CloseReason::kShutdown:
       return "shutdown";
+    case CloseReason::kGatewayEnded:
+      return "gateway_ended";
     case CloseReason::kInternal:
       return "internal";
   }

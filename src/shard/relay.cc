@@ -17,6 +17,7 @@
 #include "jitgate/parsers/pg/startup.h"
 #include "ringio/result.h"
 #include "src/common/log.h"
+#include "src/auth/token_cache.h"
 #include "src/shard/refusal.h"
 
 namespace jitgate::shard {
@@ -69,8 +70,15 @@ void SetNoDelay(int fd) {
 }  // namespace
 
 Relay::Relay(uint32_t shard_index, const config::Config& config, ringio::Ring* ring,
-             ringio::BufRing* buffers, ShardStats* stats)
-    : shard_index_(shard_index), config_(config), ring_(ring), buffers_(buffers), stats_(stats) {}
+             ringio::BufRing* buffers, ShardStats* stats, const session::GatewayEnv* env)
+    : shard_index_(shard_index),
+      config_(config),
+      ring_(ring),
+      buffers_(buffers),
+      stats_(stats),
+      env_(env) {}
+
+Relay::~Relay() = default;
 
 absl::Status Relay::Init() {
   const config::Limits& limits = config_.limits;
@@ -89,6 +97,13 @@ absl::Status Relay::Init() {
   parked_.reserve(size_t{slot_count} * 2);
   for (uint32_t slot = slot_count; slot-- > 0;) {
     free_slots_.push_back(slot);
+  }
+  if (env_ != nullptr) {
+    gateways_.resize(slot_count);
+    if (limits.token_cache_entries > 0 && config_.identity.has_value()) {
+      token_cache_ = std::make_unique<auth::TokenCache>(limits.token_cache_entries,
+                                                        config_.identity->clock_skew_s);
+    }
   }
   return absl::OkStatus();
 }
@@ -133,6 +148,8 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   s.last_activity_ms = now_ms;
   s.refusal_length = 0;
   s.counted = false;
+  s.gateway = false;
+  s.backend_connected = false;
   s.refusal_sent = false;
   s.startup_have = 0;
   s.flows = {};
@@ -154,18 +171,29 @@ void Relay::OnAccepted(int fd, uint32_t listener_index, int64_t now_ms) {
   ++stats_->sessions_opened;
   JG_LOG(kInfo, "event=session_open shard=%u session=%lu listener=%s client=%s", shard_index_, s.id,
          ListenerOf(s).name.c_str(), s.client_text.data());
+  if (ListenerOf(s).mode != config::ListenerMode::kRelay) {
+    StartGateway(slot, now_ms);
+    return;
+  }
   StartConnect(slot, now_ms);
 }
 
 void Relay::StartConnect(uint32_t slot, int64_t now_ms) {
   Session& s = sessions_[slot];
-  const config::Resource& resource = config_.resources[ListenerOf(s).resource_index];
-  const sockaddr_storage& address = resource.address.addr;
+  const config::Endpoint& endpoint =
+      s.gateway ? GatewayOf(slot)->backend_address()
+                : config_.resources[ListenerOf(s).resource_index].address;
+  const sockaddr_storage& address = endpoint.addr;
   s.backend_fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s.backend_fd < 0) {
     const int error = errno;
     JG_LOG(kWarn, "event=backend_socket_failed shard=%u session=%lu error=%s", shard_index_, s.id,
            std::strerror(error));
+    if (s.gateway) {
+      GatewayOf(slot)->OnBackendConnected(error, std::strerror(error), now_ms);
+      PumpGateway(slot);
+      return;
+    }
     Refuse(slot,
            ClassifyResult(-error) == IoError::kOutOfFiles ? CloseReason::kOutOfFiles
                                                           : CloseReason::kInternal,
@@ -174,13 +202,17 @@ void Relay::StartConnect(uint32_t slot, int64_t now_ms) {
   }
   SetNoDelay(s.backend_fd);
   ring_->ConnectWithTimeout(s.backend_fd, reinterpret_cast<const sockaddr*>(&address),
-                            resource.address.addr_length, &connect_timeout_,
+                            endpoint.addr_length, &connect_timeout_,
                             MakeTag(kOpConnect, slot), MakeTag(kOpConnectTimeout, slot));
   s.ops_in_flight += 2;
 }
 
 void Relay::OnConnect(uint32_t slot, int32_t res) {
   Session& s = sessions_[slot];
+  if (s.gateway) {
+    OnGatewayConnect(slot, res);
+    return;
+  }
   if (s.state != State::kConnecting) {
     return;  // closing already (shutdown, idle)
   }
@@ -310,7 +342,11 @@ void Relay::OnRecv(uint32_t slot, uint8_t side, const io_uring_cqe& cqe, int64_t
     buffers_->Take(buffer_id);
     if (s.state == State::kRelaying && cqe.res > 0) {
       s.last_activity_ms = now_ms;
-      Enqueue(slot, side, buffer_id, static_cast<uint32_t>(cqe.res));
+      if (s.gateway) {
+        OnGatewayRecv(slot, side, buffer_id, static_cast<uint32_t>(cqe.res), now_ms);
+      } else {
+        Enqueue(slot, side, buffer_id, static_cast<uint32_t>(cqe.res));
+      }
     } else {
       if (s.state == State::kRefusing && !s.refusal_sent && cqe.res > 0) {
         FeedStartup(slot, buffers_->Data(buffer_id), static_cast<uint32_t>(cqe.res));
@@ -329,6 +365,13 @@ void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
   if (s.state == State::kRefusing) {
+    if (side == kDown) {
+      return;  // a drained gateway session's backend: only the client's hang-up matters now
+    }
+    if (ClassifyResult(res) == IoError::kCanceled) {
+      ArmRecv(slot, kUp);  // the drain stopped this read; lingering reads until the hang-up
+      return;
+    }
     if (res > 0 || ClassifyResult(res) == IoError::kNoBuffers) {
       return;  // the linger deadline closes it if the client never hangs up
     }
@@ -339,6 +382,12 @@ void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
     return;
   }
   if (res == 0) {
+    if (s.gateway && !GatewayOf(slot)->forwarding()) {
+      // A hang-up during start-up: there is nothing to pass on.
+      GatewayOf(slot)->Abandon();
+      BeginClose(slot, side == kUp ? CloseReason::kClientEof : CloseReason::kBackendEof);
+      return;
+    }
     flow.source_eof = true;
     MaybeFinish(slot, side);
     return;
@@ -381,17 +430,26 @@ void Relay::Enqueue(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t le
   flow.tail = buffer_id;
   ++flow.queued;
   flow.bytes += length;
-  if (flow.queued >= pause_threshold_ && flow.recv_armed && !flow.recv_pausing) {
-    // The destination is not keeping up: stop reading the source until it drains.
-    flow.recv_pausing = true;
-    ++stats_->backpressure_pauses;
-    ring_->Cancel(MakeTag(kOpRecv, slot, side), MakeTag(kOpCancel, slot, side));
-    ++s.ops_in_flight;
-    WatchSource(slot, side);
+  if (flow.queued >= pause_threshold_) {
+    PauseSource(slot, side);
   }
   if (!flow.send_in_flight) {
     StartSend(slot, side);
   }
+}
+
+void Relay::PauseSource(uint32_t slot, uint8_t side) {
+  Session& s = sessions_[slot];
+  Flow& flow = s.flows[side];
+  if (!flow.recv_armed || flow.recv_pausing) {
+    return;
+  }
+  // The destination is not keeping up: stop reading the source until it drains.
+  flow.recv_pausing = true;
+  ++stats_->backpressure_pauses;
+  ring_->Cancel(MakeTag(kOpRecv, slot, side), MakeTag(kOpCancel, slot, side));
+  ++s.ops_in_flight;
+  WatchSource(slot, side);
 }
 
 void Relay::WatchSource(uint32_t slot, uint8_t side) {
@@ -442,7 +500,7 @@ void Relay::MaybeResume(uint32_t slot, uint8_t side) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
   if (s.state == State::kRelaying && !flow.recv_armed && !flow.source_eof && !flow.parked &&
-      flow.queued <= pause_threshold_ / 2) {
+      flow.queued <= pause_threshold_ / 2 && !(s.gateway && OwnedQueueFull(slot, side))) {
     ArmRecv(slot, side);
   }
 }
@@ -450,6 +508,15 @@ void Relay::MaybeResume(uint32_t slot, uint8_t side) {
 void Relay::StartSend(uint32_t slot, uint8_t side) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
+  if (s.gateway) {
+    // Owned bytes queued before any buffer go first; buffers then owned bytes otherwise.
+    session::ByteQueue* owned = OwnedQueue(slot, side);
+    if (!owned->empty() && (flow.owned_older || flow.queued == 0)) {
+      StartOwnedSend(slot, side);
+      return;
+    }
+    flow.owned_older = false;
+  }
   JG_DCHECK(!flow.send_in_flight && flow.queued > 0);
   uint32_t count = 0;
   size_t bytes = 0;
@@ -499,7 +566,8 @@ void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
   flow.send_in_flight = false;
-  if (s.state != State::kRelaying) {
+  const bool owned_send = std::exchange(flow.owned_send, false);
+  if (s.state != State::kRelaying && s.state != State::kDraining) {
     return;
   }
   if (res < 0) {
@@ -511,6 +579,13 @@ void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
     return;
   }
   uint32_t sent = static_cast<uint32_t>(res);
+  if (owned_send) {
+    OwnedQueue(slot, side)->Consume(sent);
+    if (OwnedQueue(slot, side)->empty()) {
+      flow.owned_older = false;
+    }
+    sent = 0;
+  }
   while (sent > 0) {
     JG_CHECK(flow.queued > 0);
     const uint32_t remaining = buffer_meta_[flow.head].length - flow.head_offset;
@@ -521,10 +596,14 @@ void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
     sent -= remaining;
     PopHead(&flow);
   }
-  if (flow.queued > 0) {
+  if (flow.queued > 0 || (s.gateway && !OwnedQueue(slot, side)->empty())) {
     StartSend(slot, side);
   } else {
     MaybeFinish(slot, side);
+  }
+  if (s.state == State::kDraining) {
+    MaybeFinishDrain(slot);
+    return;
   }
   if (!flow.recv_armed) {
     MaybeResume(slot, side);
@@ -534,7 +613,8 @@ void Relay::OnSendResult(uint32_t slot, uint8_t side, int32_t res) {
 void Relay::MaybeFinish(uint32_t slot, uint8_t side) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
-  if (!flow.source_eof || flow.queued > 0 || flow.send_in_flight || flow.destination_shut) {
+  if (!flow.source_eof || flow.queued > 0 || flow.send_in_flight || flow.destination_shut ||
+      (s.gateway && !OwnedQueue(slot, side)->empty())) {
     return;
   }
   // Half-close: pass the EOF on, keep relaying the other direction.
@@ -603,6 +683,9 @@ void Relay::BeginClose(uint32_t slot, CloseReason reason) {
   }
   s.state = State::kClosing;
   s.reason = reason;
+  if (s.gateway) {
+    GatewayOf(slot)->Abandon();  // its cancel key stops working now
+  }
   uint32_t unparked = 0;
   for (Flow& flow : s.flows) {
     if (flow.parked) {
@@ -708,6 +791,13 @@ void Relay::CheckTimers(int64_t now_ms) {
     switch (s.state) {
       case State::kRelaying:
       case State::kConnecting:
+        if (s.gateway) {
+          GatewayOf(slot)->OnTimer(now_ms);
+          PumpGateway(slot);
+          if (s.state != State::kRelaying) {
+            break;
+          }
+        }
         if (idle_timeout_ms_ > 0 && now_ms - s.last_activity_ms >= idle_timeout_ms_) {
           JG_LOG(kInfo, "event=idle_timeout shard=%u session=%lu idle_ms=%ld", shard_index_, s.id,
                  now_ms - s.last_activity_ms);
@@ -715,6 +805,7 @@ void Relay::CheckTimers(int64_t now_ms) {
         }
         break;
       case State::kRefusing:
+      case State::kDraining:
         if (now_ms >= s.deadline_ms) {
           BeginClose(slot, s.reason);
         }

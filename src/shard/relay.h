@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <memory>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +32,8 @@
 #include "ringio/buf_ring.h"
 #include "ringio/ring.h"
 #include "ringio/tag.h"
+#include "src/session/gateway_env.h"
+#include "src/session/pg_session.h"
 #include "src/shard/ops.h"
 
 namespace jitgate::shard {
@@ -46,12 +49,15 @@ struct ShardStats {
   uint64_t backpressure_pauses = 0;
   uint64_t stale_completions = 0;
   uint64_t zc_sends = 0;
+  session::SessionStats gateway;  // gateway listeners only
 };
 
 class Relay {
  public:
+  // `env` is null when no listener is a gateway (relay-only configs, relay tests).
   Relay(uint32_t shard_index, const config::Config& config, ringio::Ring* ring,
-        ringio::BufRing* buffers, ShardStats* stats);
+        ringio::BufRing* buffers, ShardStats* stats, const session::GatewayEnv* env = nullptr);
+  ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
@@ -77,7 +83,9 @@ class Relay {
   uint32_t active() const { return static_cast<uint32_t>(active_slots_.size()); }
 
  private:
-  enum class State : uint8_t { kFree, kConnecting, kRelaying, kRefusing, kClosing };
+  // kDraining: a gateway session that is ending: nothing more is read, what is queued is sent,
+  // then it lingers as kRefusing does so the client reads its error rather than a reset.
+  enum class State : uint8_t { kFree, kConnecting, kRelaying, kRefusing, kDraining, kClosing };
 
   static constexpr uint16_t kNoBuffer = UINT16_MAX;  // end of a flow's buffer list
 
@@ -103,6 +111,8 @@ class Relay {
     bool send_in_flight = false;
     bool zc_waiting = false;   // zero-copy send: result seen, notification pending
     bool watch_armed = false;  // a poll watches the source for a reset while it is not read
+    bool owned_send = false;   // gateway: the send in flight is from the session's own queue
+    bool owned_older = false;  // gateway: the owned bytes were queued before any buffer
     int32_t zc_result = 0;
     uint64_t bytes = 0;
     msghdr message{};
@@ -115,6 +125,8 @@ class Relay {
     uint16_t generation = 0;
     uint16_t ops_in_flight = 0;  // submitted and not finally completed, plus parked flows
     bool counted = false;        // counts against sessions_per_shard_max
+    bool gateway = false;        // a gateway listener's session: gateways_[slot] drives it
+    bool backend_connected = false;
     uint32_t listener_index = 0;
     uint32_t active_index = 0;  // position in active_slots_ while not free
     int client_fd = -1;
@@ -168,6 +180,20 @@ class Relay {
   void OnSendResult(uint32_t slot, uint8_t side, int32_t res);
   void MaybeFinish(uint32_t slot, uint8_t side);
 
+  // Gateway sessions (relay_gateway.cc).
+  session::PgSession* GatewayOf(uint32_t slot);
+  void StartGateway(uint32_t slot, int64_t now_ms);
+  void OnGatewayRecv(uint32_t slot, uint8_t side, uint16_t buffer_id, uint32_t length,
+                     int64_t now_ms);
+  void OnGatewayConnect(uint32_t slot, int32_t res);
+  void PumpGateway(uint32_t slot);
+  void BeginDrain(uint32_t slot);
+  void MaybeFinishDrain(uint32_t slot);
+  session::ByteQueue* OwnedQueue(uint32_t slot, uint8_t side);
+  bool OwnedQueueFull(uint32_t slot, uint8_t side);
+  void StartOwnedSend(uint32_t slot, uint8_t side);
+  void PauseSource(uint32_t slot, uint8_t side);
+
   void BeginClose(uint32_t slot, CloseReason reason);
   void OpDone(uint32_t slot);
   void FreeSlot(uint32_t slot);
@@ -191,6 +217,11 @@ class Relay {
   // sessions_ is megabytes of memory per tick). Session::active_index is each one's position.
   std::vector<uint32_t> active_slots_;
   std::vector<Parked> parked_;
+  // Gateway sessions: one sans-I/O session object per slot, made on the slot's first gateway
+  // use and reused after (its buffers keep their capacity).
+  const session::GatewayEnv* const env_;
+  std::unique_ptr<auth::TokenCache> token_cache_;
+  std::vector<std::unique_ptr<session::PgSession>> gateways_;
   uint32_t open_count_ = 0;  // sessions counted against sessions_per_shard_max
   uint64_t next_session_id_ = 1;
   int64_t now_ms_ = 0;

@@ -21,9 +21,10 @@ namespace {
 
 using ringio::Tag;
 
-// The tick drives idle timeouts, refusal deadlines and the shutdown grace period; a quarter
-// second keeps their precision well below any configured value (they are whole seconds).
-constexpr int64_t kTickMs = 250;
+// The tick drives idle timeouts, refusal deadlines, the shutdown grace period and grant expiry:
+// a grant's sessions are cut within 100 ms of its end (two ticks), and a tick visits only live
+// sessions, so 20 ticks a second cost nothing measurable.
+constexpr int64_t kTickMs = 50;
 // The kernel caps the backlog at net.core.somaxconn; ask for plenty so bursts of connects
 // (pgbench -C, a fleet reconnecting) queue instead of failing.
 constexpr int kListenBacklog = 4096;
@@ -38,8 +39,9 @@ int64_t MonotonicMs() {
 
 }  // namespace
 
-Shard::Shard(uint32_t index, int cpu, const config::Config& config)
-    : index_(index), cpu_(cpu), config_(config) {
+Shard::Shard(uint32_t index, int cpu, const config::Config& config,
+             const session::GatewayEnv* env)
+    : index_(index), cpu_(cpu), config_(config), env_(env) {
   tick_.tv_sec = 0;
   tick_.tv_nsec = kTickMs * 1000000;
 }
@@ -130,7 +132,7 @@ absl::Status Shard::SetUp() {
     return wake.status();
   }
   wake_.emplace(std::move(*wake));
-  relay_ = std::make_unique<Relay>(index_, config_, ring_.get(), buffers_.get(), &stats_);
+  relay_ = std::make_unique<Relay>(index_, config_, ring_.get(), buffers_.get(), &stats_, env_);
   if (absl::Status status = relay_->Init(); !status.ok()) {
     return status;
   }

@@ -27,8 +27,10 @@ namespace jitgate::shard {
 
 class Shard {
  public:
-  // `cpu` is the CPU to pin the thread to, or -1 for no pinning.
-  Shard(uint32_t index, int cpu, const config::Config& config);
+  // `cpu` is the CPU to pin the thread to, or -1 for no pinning. `env` (gateway listeners'
+  // shared state) is null when every listener is a relay; it outlives the shard.
+  Shard(uint32_t index, int cpu, const config::Config& config,
+        const session::GatewayEnv* env = nullptr);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -58,6 +60,7 @@ class Shard {
   const uint32_t index_;
   const int cpu_;
   const config::Config& config_;
+  const session::GatewayEnv* const env_;
 
   std::thread thread_;
   std::binary_semaphore ready_{0};
