@@ -500,7 +500,8 @@ void Relay::MaybeResume(uint32_t slot, uint8_t side) {
   Session& s = sessions_[slot];
   Flow& flow = s.flows[side];
   if (s.state == State::kRelaying && !flow.recv_armed && !flow.source_eof && !flow.parked &&
-      flow.queued <= pause_threshold_ / 2 && !(s.gateway && OwnedQueueFull(slot, side))) {
+      flow.queued <= pause_threshold_ / 2 && SourceFd(s, side) >= 0 &&
+      !(s.gateway && (OwnedQueueFull(slot, side) || (side == kDown && !s.backend_connected)))) {
     ArmRecv(slot, side);
   }
 }
@@ -827,7 +828,7 @@ void Relay::AssertInvariants(const Session& s) const {
   for (const Flow& flow : s.flows) {
     JG_CHECK(flow.queued <= buffers_->count());
     JG_CHECK((flow.queued == 0) == (flow.head == kNoBuffer));
-    JG_CHECK(!flow.send_in_flight || flow.queued > 0);
+    JG_CHECK(!flow.send_in_flight || flow.queued > 0 || flow.owned_send);
   }
 }
 

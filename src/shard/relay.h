@@ -11,7 +11,8 @@
 //   - queued >= buffers_in_flight_per_direction_max pauses the source (its multishot recv is
 //     canceled) and queued <= half of it resumes it, so a slow reader bounds memory;
 //   - ENOBUFS (the shard's buffers ran dry) parks the flow until buffers are published.
-// Invariant per flow: queued <= buffer_count, and send_in_flight implies queued > 0.
+// Invariant per flow: queued <= buffer_count, and send_in_flight implies queued > 0 or an
+// owned send (a gateway session sending from its own queue).
 // Invariant per session: the slot is reused only when ops_in_flight == 0, so a completion never
 // outlives its session; tags carry the generation to prove it.
 //

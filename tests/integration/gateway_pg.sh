@@ -18,6 +18,20 @@ set -uo pipefail
 JG_SOURCE_ROOT=${JG_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 source "$JG_SOURCE_ROOT/scripts/lib/db.sh"
 jg_test_init
+# Failed checks print their command; tokens are long and not interesting there. (Runs the
+# command in a subshell: not for commands that wait for this shell's children.)
+jg_check_quiet() {
+  local name=$1 out rc=0
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  if ((rc == 0)); then
+    jg_pass "$name"
+  else
+    jg_fail "$name" "exit status $rc"
+    tail -n 15 <<<"$out" | sed -E 's/eyJ[A-Za-z0-9_.-]{20,}/<token>/g; s/^/    | /' | cut -c1-300
+  fi
+  return $rc
+}
 
 work=$(jg_tmpdir)
 pg_port=$(jg_free_port)
@@ -135,32 +149,32 @@ expect_sqlstate() {
 conn() { printf "%s dbname=%s password=%s %s" "$gw" "${2:-orders}" "$1" "${3:-}"; }
 
 # ---- connecting
-jg_check "psql over TLS runs a query as the gateway's role" \
+jg_check_quiet "psql over TLS runs a query as the gateway's role" \
   bash -c "psql -X -A -t '$(conn "$token")' -c 'SELECT current_user' | tee /dev/stderr |
     grep -qx jitgate"
-jg_check "libpq verify-full against the gateway's certificate" \
+jg_check_quiet "libpq verify-full against the gateway's certificate" \
   "$probe" query "host=localhost hostaddr=127.0.0.1 port=$gw_port user=agent dbname=orders \
     sslmode=verify-full sslrootcert=$pki/ca.pem password=$token" "SELECT 41 + 1"
-jg_check "libpq verify-full with another CA fails on the client side" \
+jg_check_quiet "libpq verify-full with another CA fails on the client side" \
   bash -c "! '$probe' query 'host=localhost hostaddr=127.0.0.1 port=$gw_port user=agent \
     dbname=orders sslmode=verify-full sslrootcert=$pki/other-ca.pem password=$token' 'SELECT 1'"
-jg_check "params: TLS on, server_version passed, our cancel key" \
+jg_check_quiet "params: TLS on, server_version passed, our cancel key" \
   bash -c "'$probe' params '$(conn "$token")' | tee /dev/stderr | grep -q 'ssl=on'"
-jg_check "plaintext StartupMessage on the TLS listener: 28000" \
+jg_check_quiet "plaintext StartupMessage on the TLS listener: 28000" \
   expect_sqlstate 28000 "host=127.0.0.1 port=$gw_port user=agent dbname=orders sslmode=disable \
     password=$token"
-jg_check "insecure listener (local development) works without TLS" \
+jg_check_quiet "insecure listener (local development) works without TLS" \
   "$probe" query "host=127.0.0.1 port=$dev_port user=agent dbname=orders sslmode=disable \
     password=$token" "SELECT 1"
-jg_check "resource over verify-full TLS to the database (SCRAM-SHA-256-PLUS)" \
+jg_check_quiet "resource over verify-full TLS to the database (SCRAM-SHA-256-PLUS)" \
   bash -c "'$probe' query '$(conn "$token" orders_tls)' \
     'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' | tee /dev/stderr | grep -qx t"
-jg_check "resource with an md5 role from a password file" \
+jg_check_quiet "resource with an md5 role from a password file" \
   bash -c "'$probe' query '$(conn "$token" orders_md5)' 'SELECT current_user' | grep -qx jitgate_md5"
-jg_check "unknown resource: 3D000" expect_sqlstate 3D000 "$(conn "$token" nosuchdb)"
-jg_check "approval policy: 28000 saying approval is required" \
+jg_check_quiet "unknown resource: 3D000" expect_sqlstate 3D000 "$(conn "$token" nosuchdb)"
+jg_check_quiet "approval policy: 28000 saying approval is required" \
   bash -c "'$probe' query '$(conn "$token" orders_gated)' 'SELECT 1' | grep -q 'sqlstate=28000.*approval'"
-jg_check "startup parameters reach the backend, identity ones do not" \
+jg_check_quiet "startup parameters reach the backend, identity ones do not" \
   bash -c "PGOPTIONS='-c role=postgres -c search_path=audit_test -c session_authorization=postgres' \
     PGAPPNAME=jg-app '$probe' query '$(conn "$token")' \
     \"SELECT current_user || ',' || current_setting('search_path') || ',' || current_setting('application_name')\" \
@@ -184,7 +198,8 @@ other_kid=$("$JITGATE" token mint --dev-key "$work/otherkeys/dev-key.pem" --issu
 declare -A bad_tokens=(
   [expired]=$(mint --ttl-s -120)
   [not_yet_valid]=$(mint --nbf-s 600)
-  [wrong_audience]=$(mint --audience api://someone-else)
+  [wrong_audience]=$("$JITGATE" token mint --dev-key "$work/keys/dev-key.pem" --issuer "$issuer" \
+    --audience api://someone-else --tenant "$tenant" --role Orders.Read)
   [wrong_issuer]=$("$JITGATE" token mint --dev-key "$work/keys/dev-key.pem" \
     --issuer "https://login.microsoftonline.com/$tenant/v2.1" --audience "$audience" \
     --tenant "$tenant" --role Orders.Read)
@@ -199,36 +214,36 @@ declare -A bad_tokens=(
   [not_a_jwt]=hello
 )
 for name in "${!bad_tokens[@]}"; do
-  jg_check "token defect $name: 28P01" expect_sqlstate 28P01 "$(conn "${bad_tokens[$name]}")"
+  jg_check_quiet "token defect $name: 28P01" expect_sqlstate 28P01 "$(conn "${bad_tokens[$name]}")"
 done
 big=$(mint --claim "pad=\"$big_claim\"")
-jg_check "a 64 KiB token: refused with a protocol error, not a crash" \
+jg_check_quiet "a 64 KiB token: refused with a protocol error, not a crash" \
   bash -c "'$probe' query '$(conn "$big")' 'SELECT 1' | grep -qE 'sqlstate=(28P01|08P01)'"
-jg_check "a token with no role or group: 28000 (no policy)" \
+jg_check_quiet "a token with no role or group: 28000 (no policy)" \
   expect_sqlstate 28000 "$(conn "$(mint --drop-claim roles --scope Orders.Read)")"
-jg_check "jitgate still serving after the hostile tokens" \
+jg_check_quiet "jitgate still serving after the hostile tokens" \
   "$probe" query "$(conn "$token")" "SELECT 1"
 
 # ---- pgbench through the gateway (the schema is made directly on the server)
 PGPASSWORD=gw-secret-1 pgbench -i -s 1 -q -h 127.0.0.1 -p "$pg_port" -U jitgate orders \
   >"$work/pgbench-init.log" 2>&1 || jg_die "pgbench -i failed"
 for mode in simple extended prepared; do
-  jg_check "pgbench -S -M $mode through the TLS gateway: no failures" \
+  jg_check_quiet "pgbench -S -M $mode through the TLS gateway: no failures" \
     bash -c "PGPASSWORD='$token' PGSSLMODE=require pgbench -n -S -M $mode -c 4 -j 2 -t 300 \
       -h 127.0.0.1 -p $gw_port -U agent orders 2>&1 | tee /dev/stderr |
       grep -q 'number of failed transactions: 0'"
 done
-jg_check "pgbench TPC-B through the TLS gateway: no failures" \
+jg_check_quiet "pgbench TPC-B through the TLS gateway: no failures" \
   bash -c "PGPASSWORD='$token' PGSSLMODE=require pgbench -n -c 4 -j 2 -t 100 \
     -h 127.0.0.1 -p $gw_port -U agent orders 2>&1 | grep -q 'number of failed transactions: 0'"
-jg_check "pgbench -C (a new TLS session + token + SCRAM per transaction): no failures" \
+jg_check_quiet "pgbench -C (a new TLS session + token + SCRAM per transaction): no failures" \
   bash -c "PGPASSWORD='$token' PGSSLMODE=require pgbench -n -S -C -c 2 -j 2 -t 50 \
     -h 127.0.0.1 -p $gw_port -U agent orders 2>&1 | grep -q 'number of failed transactions: 0'"
 
 # ---- cancel through the gateway: the CancelRequest may land on any shard
-jg_check "cancel of pg_sleep(10) through the gateway: 57014" \
+jg_check_quiet "cancel of pg_sleep(10) through the gateway: 57014" \
   "$probe" cancel "$(conn "$token")" "SELECT pg_sleep(10)" 500
-jg_check "cancel over the insecure listener too" \
+jg_check_quiet "cancel over the insecure listener too" \
   "$probe" cancel "host=127.0.0.1 port=$dev_port user=agent dbname=orders sslmode=disable \
     password=$token" "SELECT pg_sleep(10)" 300
 
@@ -243,29 +258,29 @@ hold_pid=$!
 wait "$idle_pid"
 wait "$hold_pid"
 cat "$work/idle.out" "$work/hold.out"
-jg_check "grant expiry cuts an idle session with 57P01 naming the grant" grant_cut_ok "$work/idle.out"
-jg_check "grant expiry cuts a busy session with 57P01" grant_cut_ok "$work/hold.out"
-jg_check "the idle session was cut within 3 s + 100 ms of its grant" \
+jg_check_quiet "grant expiry cuts an idle session with 57P01 naming the grant" grant_cut_ok "$work/idle.out"
+jg_check_quiet "grant expiry cuts a busy session with 57P01" grant_cut_ok "$work/hold.out"
+jg_check_quiet "the idle session was cut within 3 s + 100 ms of its grant" \
   bash -c "ms=\$(sed -nE 's/.*closed after_ms=([0-9]+).*/\1/p' '$work/idle.out'); \
     echo \"closed after \$ms ms\"; test -n \"\$ms\" && test \"\$ms\" -le 3400"
-jg_check "the busy session's last query ran less than 100 ms before the cut" \
+jg_check_quiet "the busy session's last query ran less than 100 ms before the cut" \
   bash -c "ms=\$(sed -nE 's/.*after_ms=([0-9]+).*/\1/p' '$work/hold.out'); \
     echo \"\$ms ms\"; test -n \"\$ms\" && test \"\$ms\" -le 150"
-jg_check "the cut was logged" grep -q 'event=grant_expired_cut' "$log"
+jg_check_quiet "the cut was logged" grep -q 'event=grant_expired_cut' "$log"
 
 # ---- restart: grants survive in the log
 grant_before=$(sed -nE 's/.*event=grant .*resource=orders policy=readers grant=(g-[0-9a-f]+).*/\1/p' "$log" | tail -1)
-jg_check "a grant for orders was issued ($grant_before)" test -n "$grant_before"
+jg_check_quiet "a grant for orders was issued ($grant_before)" test -n "$grant_before"
 jg_check "SIGTERM: jitgate exits 0" jg_jitgate_stop "$jitgate_pid"
-jg_check "reconnects hit the token cache (summary token_cache_hits > 0)" \
+jg_check_quiet "reconnects hit the token cache (summary token_cache_hits > 0)" \
   grep -qE 'event=summary .*token_cache_hits=[1-9]' "$log"
-jg_check "the grant log holds the issued grant" grep -q "$grant_before" "$work/grants.log"
+jg_check_quiet "the grant log holds the issued grant" grep -q "$grant_before" "$work/grants.log"
 jg_jitgate_up "$work/jitgate.json" "$log.2" --log-level info
 jitgate_pid=$JG_JITGATE_PID
-jg_check "after the restart a connection works" "$probe" query "$(conn "$token")" "SELECT 1"
-jg_check "and reuses the grant issued before the restart" \
+jg_check_quiet "after the restart a connection works" "$probe" query "$(conn "$token")" "SELECT 1"
+jg_check_quiet "and reuses the grant issued before the restart" \
   grep -qE "event=grant .*grant=$grant_before" "$log.2"
-jg_check "no sanitizer report in the logs" bash -c "! grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' '$log' '$log.2'"
+jg_check_quiet "no sanitizer report in the logs" bash -c "! grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' '$log' '$log.2'"
 jg_check "SIGTERM: jitgate exits 0 again" jg_jitgate_stop "$jitgate_pid"
 jg_pg_stop
 jg_finish
