@@ -94,8 +94,8 @@ absl::StatusOr<int> Connect(const HttpsUrl& url, int64_t timeout_ms) {
   std::string last_error = "no address";
   int connected = -1;
   for (addrinfo* a = addresses; a != nullptr && connected < 0; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                          a->ai_protocol);
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) {
       last_error = strerror(errno);
       continue;
@@ -154,14 +154,14 @@ absl::StatusOr<std::unique_ptr<SSL_CTX, SslCtxFree>> MakeClientContext(
   }
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  const int loaded = options.ca_file.empty()
-                         ? SSL_CTX_set_default_verify_paths(ctx.get())
-                         : SSL_CTX_load_verify_locations(ctx.get(), options.ca_file.c_str(), nullptr);
+  const int loaded = options.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
+                                             : SSL_CTX_load_verify_locations(
+                                                   ctx.get(), options.ca_file.c_str(), nullptr);
   if (loaded != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load CA certificates from ",
-        options.ca_file.empty() ? std::string("the system store") : options.ca_file, ": ",
-        SslErrorText()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load CA certificates from ",
+                     options.ca_file.empty() ? std::string("the system store") : options.ca_file,
+                     ": ", SslErrorText()));
   }
   return ctx;
 }
@@ -212,10 +212,10 @@ absl::StatusOr<std::string> DecodeChunked(std::string_view body, size_t body_siz
       return absl::InvalidArgumentError("bad chunk size line");
     }
     for (const char c : size_text) {
-      const int digit = absl::ascii_isdigit(c)                  ? c - '0'
-                        : (c >= 'a' && c <= 'f')                ? c - 'a' + 10
-                        : (c >= 'A' && c <= 'F')                ? c - 'A' + 10
-                                                                : -1;
+      const int digit = absl::ascii_isdigit(c)   ? c - '0'
+                        : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                        : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                 : -1;
       if (digit < 0) {
         return absl::InvalidArgumentError("bad chunk size line");
       }
@@ -302,8 +302,8 @@ absl::StatusOr<HttpsUrl> ParseHttpsUrl(std::string_view url) {
     return absl::InvalidArgumentError("JWKS URL has no host");
   }
   uint32_t port_number = 443;
-  if (!port.empty() && (!absl::SimpleAtoi(Absl(port), &port_number) || port_number == 0 ||
-                        port_number > 65535)) {
+  if (!port.empty() &&
+      (!absl::SimpleAtoi(Absl(port), &port_number) || port_number == 0 || port_number > 65535)) {
     return absl::InvalidArgumentError(absl::StrCat("JWKS URL has a bad port ", Quote(port)));
   }
   out.port = absl::StrCat(port_number);
@@ -333,12 +333,10 @@ absl::StatusOr<std::string> DecodeHttpResponse(std::string_view response, bool a
   size_t line_end = LineEnd(head, 0);
   const std::string_view status_line = head.substr(0, line_end - 2);
   if (status_line.size() < 12 || status_line.substr(0, 7) != "HTTP/1." || status_line[8] != ' ') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad HTTP status line ", Quote(status_line)));
+    return absl::InvalidArgumentError(absl::StrCat("bad HTTP status line ", Quote(status_line)));
   }
   if (status_line.substr(9, 3) != "200") {
-    return absl::UnavailableError(
-        absl::StrCat("server answered ", Quote(status_line.substr(9))));
+    return absl::UnavailableError(absl::StrCat("server answered ", Quote(status_line.substr(9))));
   }
   bool chunked = false;
   bool has_length = false;
@@ -361,9 +359,8 @@ absl::StatusOr<std::string> DecodeHttpResponse(std::string_view response, bool a
       content_length = length;
     } else if (absl::EqualsIgnoreCase(name, "transfer-encoding")) {
       if (!absl::EqualsIgnoreCase(value, "chunked")) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("unsupported Transfer-Encoding ",
-                         Quote(std::string_view(value.data(), value.size()))));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unsupported Transfer-Encoding ", Quote(std::string_view(value.data(), value.size()))));
       }
       chunked = true;
     }
@@ -384,8 +381,8 @@ absl::StatusOr<std::string> DecodeHttpResponse(std::string_view response, bool a
   }
   if (has_length) {
     if (content_length > body_size_max) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "response body is ", content_length, " bytes; the limit is ", body_size_max));
+      return absl::InvalidArgumentError(absl::StrCat("response body is ", content_length,
+                                                     " bytes; the limit is ", body_size_max));
     }
     if (body.size() >= content_length) {
       *complete = true;
@@ -417,9 +414,8 @@ absl::StatusOr<std::string> HttpsGet(std::string_view url_text, const HttpsGetOp
   JG_RETURN_IF_ERROR(SetExpectedName(ssl.get(), url.host));
   if (SSL_connect(ssl.get()) != 1) {
     const long verify = SSL_get_verify_result(ssl.get());
-    const std::string reason = verify != X509_V_OK
-                                   ? std::string(X509_verify_cert_error_string(verify))
-                                   : SslErrorText();
+    const std::string reason =
+        verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify)) : SslErrorText();
     ERR_clear_error();
     return absl::UnavailableError(
         absl::StrCat("TLS handshake with ", url.host, ":", url.port, " failed: ", reason));

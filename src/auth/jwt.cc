@@ -194,9 +194,8 @@ TokenError DecodeJwt(std::string_view token, size_t token_size_max, DecodedJwt* 
   size_t start = 0;
   while (true) {
     const size_t dot = token.find('.', start);
-    const std::string_view segment = token.substr(start, dot == std::string_view::npos
-                                                             ? std::string_view::npos
-                                                             : dot - start);
+    const std::string_view segment =
+        token.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (segment_count < kJwsSegmentCount) {
       segments[segment_count] = segment;
     }
@@ -220,8 +219,8 @@ TokenError DecodeJwt(std::string_view token, size_t token_size_max, DecodedJwt* 
       return TokenError::kMalformed;
     }
     if (!Base64UrlDecode(segments[i], &decoded[i])) {
-      *message = absl::StrCat("token ", Absl(kSegmentNames[i]),
-                              " segment is not unpadded base64url");
+      *message =
+          absl::StrCat("token ", Absl(kSegmentNames[i]), " segment is not unpadded base64url");
       return TokenError::kMalformed;
     }
   }

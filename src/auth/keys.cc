@@ -88,8 +88,8 @@ absl::StatusOr<EvpPkeyPtr> KeyFromParams(const char* type_name, OSSL_PARAM_BLD* 
   if (params == nullptr || ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(where, ": OpenSSL rejects the ", type_name,
-                                                   " key parameters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": OpenSSL rejects the ", type_name, " key parameters"));
   }
   EvpPkeyPtr key(raw);
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
@@ -111,8 +111,8 @@ absl::StatusOr<EvpPkeyPtr> RsaKey(const picojson::object& jwk, const std::string
   JG_CHECK(n != nullptr && e != nullptr);
   const int bits = BN_num_bits(n.get());
   if (bits < kRsaBitsMin || bits > kRsaBitsMax) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": RSA modulus is ", bits,
-                                                   " bits; ", kRsaBitsMin, "..", kRsaBitsMax,
+    return absl::InvalidArgumentError(absl::StrCat(where, ": RSA modulus is ", bits, " bits; ",
+                                                   kRsaBitsMin, "..", kRsaBitsMax,
                                                    " are accepted"));
   }
   if (!BN_is_odd(e.get()) || BN_num_bits(e.get()) < 2 ||
@@ -326,9 +326,8 @@ absl::Status KeyProvider::Reload() {
   }
   absl::StatusOr<std::shared_ptr<const KeySet>> loaded = Load();
   if (!loaded.ok()) {
-    return absl::Status(loaded.status().code(),
-                        absl::StrCat("loading keys from ", location_, ": ",
-                                     loaded.status().message()));
+    return absl::Status(loaded.status().code(), absl::StrCat("loading keys from ", location_, ": ",
+                                                             loaded.status().message()));
   }
   keys_.store(*std::move(loaded), std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_acq_rel);

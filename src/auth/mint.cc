@@ -163,8 +163,7 @@ absl::StatusOr<picojson::object> PublicJwk(EVP_PKEY* key, std::string_view kid,
   return jwk;
 }
 
-absl::StatusOr<std::string> JwksJson(
-    const std::vector<std::pair<std::string, EVP_PKEY*>>& keys) {
+absl::StatusOr<std::string> JwksJson(const std::vector<std::pair<std::string, EVP_PKEY*>>& keys) {
   picojson::array array;
   for (const auto& [kid, key] : keys) {
     JG_ASSIGN_OR_RETURN(picojson::object jwk, PublicJwk(key, kid));
@@ -180,8 +179,8 @@ absl::StatusOr<std::string> KeyThumbprint(EVP_PKEY* key) {
   // RFC 7638 s3.2: required members only, sorted, no whitespace.
   const std::string members =
       parts.rsa ? absl::StrCat("{\"e\":\"", parts.e, "\",\"kty\":\"RSA\",\"n\":\"", parts.n, "\"}")
-                : absl::StrCat("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"", parts.x,
-                               "\",\"y\":\"", parts.y, "\"}");
+                : absl::StrCat("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"", parts.x, "\",\"y\":\"",
+                               parts.y, "\"}");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   if (EVP_Digest(members.data(), members.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
@@ -227,8 +226,8 @@ absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyPem(const std::string& path) {
   return key;
 }
 
-absl::StatusOr<std::string> SignJwsJson(std::string_view header_json,
-                                        std::string_view payload_json, EVP_PKEY* key) {
+absl::StatusOr<std::string> SignJwsJson(std::string_view header_json, std::string_view payload_json,
+                                        EVP_PKEY* key) {
   const std::string signing_input =
       absl::StrCat(Base64UrlEncode(header_json), ".", Base64UrlEncode(payload_json));
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
@@ -253,8 +252,8 @@ absl::StatusOr<std::string> SignJwsJson(std::string_view header_json,
   return absl::StrCat(signing_input, ".", Base64UrlEncode(signature));
 }
 
-absl::StatusOr<std::string> SignJws(const picojson::object& header,
-                                    const picojson::object& payload, EVP_PKEY* key) {
+absl::StatusOr<std::string> SignJws(const picojson::object& header, const picojson::object& payload,
+                                    EVP_PKEY* key) {
   return SignJwsJson(picojson::value(header).serialize(), picojson::value(payload).serialize(),
                      key);
 }

@@ -47,10 +47,10 @@ absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyPem(const std::string& path);
 // "<b64url header>.<b64url payload>.<b64url signature>" with the signature made by `key` over
 // the first two segments: RSASSA-PKCS1-v1_5 SHA-256 for RSA keys, ECDSA P-256 SHA-256 (raw
 // r || s) for EC keys, whatever alg the header names (so tests can make lying headers).
-absl::StatusOr<std::string> SignJwsJson(std::string_view header_json,
-                                        std::string_view payload_json, EVP_PKEY* key);
-absl::StatusOr<std::string> SignJws(const picojson::object& header,
-                                    const picojson::object& payload, EVP_PKEY* key);
+absl::StatusOr<std::string> SignJwsJson(std::string_view header_json, std::string_view payload_json,
+                                        EVP_PKEY* key);
+absl::StatusOr<std::string> SignJws(const picojson::object& header, const picojson::object& payload,
+                                    EVP_PKEY* key);
 
 }  // namespace jitgate::auth
 

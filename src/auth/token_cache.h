@@ -3,7 +3,9 @@
 //
 // One per shard; not thread-safe; used only on its shard's thread. Capacity is fixed at
 // construction and every table is allocated then: Find and Insert allocate nothing beyond the
-// shared_ptr copies they store or return. Keyed by SHA-256 of the token, compared on all 32 bytes
+// shared_ptr copies they store or return (OpenSSL 3.0 itself mallocs one digest context per
+// SHA-256 in EVP_DigestInit_ex2, freed at the next; the 3.0 API offers no allocation-free
+// SHA-256 that is not deprecated). Keyed by SHA-256 of the token, compared on all 32 bytes
 // (the token itself is never kept). Only successful verdicts are inserted. An entry is a miss, and
 // is dropped, once now_s >= identity->expires_at_s + clock_skew_s. Replacement is CLOCK (second
 // chance). Invariant: size() + free slots == capacity() and the index holds exactly size()

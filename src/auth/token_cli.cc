@@ -169,8 +169,8 @@ int Keygen(int argc, char** argv) {
     return Usage("keygen needs --dir DIR");
   }
   if (mkdir(dir->c_str(), 0700) != 0 && errno != EEXIST) {
-    return Failed(absl::UnavailableError(absl::StrCat("cannot create ", *dir, ": ",
-                                                      strerror(errno))));
+    return Failed(
+        absl::UnavailableError(absl::StrCat("cannot create ", *dir, ": ", strerror(errno))));
   }
   absl::StatusOr<EvpPkeyPtr> key = GenerateRsaKey(kDevKeyBits);
   if (!key.ok()) {
@@ -205,9 +205,9 @@ int Mint(int argc, char** argv) {
   std::string problem;
   const std::vector<std::string_view> multi = {"role",       "group",  "scope",      "claim",
                                                "drop-claim", "header", "drop-header"};
-  std::vector<std::string_view> known = {"dev-key", "issuer", "audience", "tenant", "subject",
-                                         "app-id",  "ttl-s",  "nbf-s",    "iat-s",  "now-s",
-                                         "kid"};
+  std::vector<std::string_view> known = {"dev-key", "issuer", "audience", "tenant",
+                                         "subject", "app-id", "ttl-s",    "nbf-s",
+                                         "iat-s",   "now-s",  "kid"};
   known.insert(known.end(), multi.begin(), multi.end());
   if (!ParseFlags(argc, argv, known, multi, &flags, &problem)) {
     return Usage(problem);

@@ -81,10 +81,9 @@ bool VerifySignature(const Key& key, std::string_view signing_input, std::string
       ctx != nullptr &&
       EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key.pkey.get(),
                               nullptr) == 1 &&
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                       signature.size(),
-                       reinterpret_cast<const unsigned char*>(signing_input.data()),
-                       signing_input.size()) == 1;
+      EVP_DigestVerify(
+          ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+          reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
   ERR_clear_error();
   return ok;
 }
@@ -193,9 +192,10 @@ class Claims {
         out->push_back(item.get<std::string>());
       }
     } else {
-      *error = Refuse(TokenError::kMalformed,
-                      absl::StrCat("claim ", name, split_string ? " is not a string"
-                                                                : " is not an array of strings"));
+      *error =
+          Refuse(TokenError::kMalformed,
+                 absl::StrCat("claim ", name,
+                              split_string ? " is not a string" : " is not an array of strings"));
       return false;
     }
     if (out->size() > kClaimListSizeMax) {
@@ -226,7 +226,8 @@ bool CheckHeader(const picojson::object& header, bool* alg_rs256, std::string_vi
   }
   *alg_rs256 = alg_name == "RS256";
   if (header.count("crit") != 0) {
-    *verdict = Refuse(TokenError::kMalformed, "header has crit; no critical extension is supported");
+    *verdict =
+        Refuse(TokenError::kMalformed, "header has crit; no critical extension is supported");
     return false;
   }
   const auto typ = header.find("typ");
@@ -268,24 +269,24 @@ bool CheckTimes(const Claims& claims, int64_t now_s, int64_t skew_s, Identity* i
   // In 128 bits so no claim value can overflow the comparisons.
   using Wide = __int128;
   if (Wide{identity->expires_at_s} + skew_s <= Wide{now_s}) {
-    *verdict = Refuse(TokenError::kExpired,
-                      absl::StrCat("token expired ",
-                                   static_cast<int64_t>(Wide{now_s} - identity->expires_at_s),
-                                   " s ago"));
+    *verdict =
+        Refuse(TokenError::kExpired,
+               absl::StrCat("token expired ",
+                            static_cast<int64_t>(Wide{now_s} - identity->expires_at_s), " s ago"));
     return false;
   }
   if (nbf_present && Wide{identity->not_before_s} - skew_s > Wide{now_s}) {
-    *verdict = Refuse(TokenError::kNotYetValid,
-                      absl::StrCat("token is not valid for another ",
-                                   static_cast<int64_t>(Wide{identity->not_before_s} - now_s),
-                                   " s (nbf)"));
+    *verdict = Refuse(
+        TokenError::kNotYetValid,
+        absl::StrCat("token is not valid for another ",
+                     static_cast<int64_t>(Wide{identity->not_before_s} - now_s), " s (nbf)"));
     return false;
   }
   if (iat_present && Wide{identity->issued_at_s} - skew_s > Wide{now_s}) {
-    *verdict = Refuse(TokenError::kIssuedInFuture,
-                      absl::StrCat("token was issued ",
-                                   static_cast<int64_t>(Wide{identity->issued_at_s} - now_s),
-                                   " s in the future (iat); check the clocks"));
+    *verdict = Refuse(
+        TokenError::kIssuedInFuture,
+        absl::StrCat("token was issued ", static_cast<int64_t>(Wide{identity->issued_at_s} - now_s),
+                     " s in the future (iat); check the clocks"));
     return false;
   }
   return true;
@@ -364,16 +365,16 @@ Verdict Validator::Validate(std::string_view token, int64_t now_s) const {
   }
   // The tenant named in iss (v1 .../{tid}/, v2 .../{tid}/v2.0) must be the token's tid.
   const size_t scheme_end = iss->find("://");
-  const std::string_view iss_path =
-      scheme_end == std::string::npos ? std::string_view(*iss)
-                                      : std::string_view(*iss).substr(scheme_end + 3);
+  const std::string_view iss_path = scheme_end == std::string::npos
+                                        ? std::string_view(*iss)
+                                        : std::string_view(*iss).substr(scheme_end + 3);
   for (absl::string_view segment : absl::StrSplit(Absl(iss_path), '/')) {
     if (IsGuid(std::string_view(segment.data(), segment.size())) &&
         !absl::EqualsIgnoreCase(segment, Absl(tenant))) {
-      return Refuse(TokenError::kWrongTenant,
-                    absl::StrCat("iss names tenant ", Quote(std::string_view(segment.data(),
-                                                                             segment.size())),
-                                 " but tid is ", tid == nullptr ? "absent" : Quote(tenant)));
+      return Refuse(
+          TokenError::kWrongTenant,
+          absl::StrCat("iss names tenant ", Quote(std::string_view(segment.data(), segment.size())),
+                       " but tid is ", tid == nullptr ? "absent" : Quote(tenant)));
     }
   }
   bool issuer_ok = false;
@@ -381,7 +382,8 @@ Verdict Validator::Validate(std::string_view token, int64_t now_s) const {
     issuer_ok = issuer_ok || IssuerMatches(accepted, *iss, tenant);
   }
   if (!issuer_ok) {
-    return Refuse(TokenError::kWrongIssuer, absl::StrCat("issuer ", Quote(*iss), " is not accepted"));
+    return Refuse(TokenError::kWrongIssuer,
+                  absl::StrCat("issuer ", Quote(*iss), " is not accepted"));
   }
   if (!key->issuer.empty() && !IssuerMatches(key->issuer, *iss, tenant)) {
     return Refuse(TokenError::kWrongIssuer,
@@ -472,8 +474,7 @@ Verdict Validator::Validate(std::string_view token, int64_t now_s) const {
   identity->tenant = std::string(tenant);
   identity->issuer = *iss;
   identity->token_id = uti != nullptr ? *uti : (jti != nullptr ? *jti : std::string());
-  identity->app_only =
-      (idtyp != nullptr && *idtyp == "app") || (roles_present && !scp_present);
+  identity->app_only = (idtyp != nullptr && *idtyp == "app") || (roles_present && !scp_present);
   Verdict accepted;
   accepted.identity = std::move(identity);
   return accepted;

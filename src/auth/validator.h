@@ -44,7 +44,7 @@ absl::Status CheckValidatorOptions(const ValidatorOptions& options);
 
 struct Verdict {
   TokenError error = TokenError::kNone;
-  std::string message;                      // empty when error == kNone
+  std::string message;                       // empty when error == kNone
   std::shared_ptr<const Identity> identity;  // set exactly when error == kNone
 };
 

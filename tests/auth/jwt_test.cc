@@ -15,8 +15,7 @@ std::string Token(std::string_view header, std::string_view payload, std::string
   return B64(header) + "." + B64(payload) + "." + B64(sig);
 }
 
-TokenError Decode(std::string_view token, std::string* message = nullptr,
-                  size_t size_max = 16384) {
+TokenError Decode(std::string_view token, std::string* message = nullptr, size_t size_max = 16384) {
   DecodedJwt jwt;
   std::string ignored;
   return DecodeJwt(token, size_max, &jwt, message != nullptr ? message : &ignored);
@@ -48,8 +47,8 @@ TEST(Base64UrlTest, RejectsNonCanonicalText) {
 }
 
 TEST(DecodeJwtTest, DecodesThreeSegments) {
-  const std::string token = Token(R"({"alg":"RS256","kid":"k"})", R"({"sub":"x","n":[1,{"a":2}]})",
-                                  "sig-bytes");
+  const std::string token =
+      Token(R"({"alg":"RS256","kid":"k"})", R"({"sub":"x","n":[1,{"a":2}]})", "sig-bytes");
   DecodedJwt jwt;
   std::string message;
   ASSERT_EQ(DecodeJwt(token, 16384, &jwt, &message), TokenError::kNone) << message;
@@ -123,8 +122,7 @@ TEST(DecodeJwtTest, BoundsNesting) {
     return json + "}";
   };
   std::string message;
-  EXPECT_EQ(Decode(Token(R"({"alg":"RS256"})", nested(8)), &message), TokenError::kNone)
-      << message;
+  EXPECT_EQ(Decode(Token(R"({"alg":"RS256"})", nested(8)), &message), TokenError::kNone) << message;
   EXPECT_EQ(Decode(Token(R"({"alg":"RS256"})", nested(9)), &message), TokenError::kMalformed);
   EXPECT_NE(message.find("deeper than 8"), std::string::npos) << message;
   EXPECT_EQ(Decode(Token(R"({"alg":"RS256"})", nested(1000)), &message, 1 << 20),

@@ -214,8 +214,8 @@ TEST(HttpResponseTest, DecodesFramings) {
   ASSERT_TRUE(body.ok()) << body.status();
   EXPECT_TRUE(complete);
   EXPECT_EQ(*body, "hello");
-  body = DecodeHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, 100,
-                            &complete);
+  body =
+      DecodeHttpResponse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, 100, &complete);
   EXPECT_TRUE(body.ok());
   EXPECT_FALSE(complete);
   EXPECT_FALSE(
@@ -227,8 +227,8 @@ TEST(HttpResponseTest, DecodesFramings) {
   ASSERT_TRUE(body.ok()) << body.status();
   EXPECT_TRUE(complete);
   EXPECT_EQ(*body, "hello");
-  body = DecodeHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel",
-                            false, 100, &complete);
+  body = DecodeHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel", false,
+                            100, &complete);
   EXPECT_TRUE(body.ok());
   EXPECT_FALSE(complete);
   body = DecodeHttpResponse("HTTP/1.0 200 OK\r\n\r\nuntil close", true, 100, &complete);
@@ -255,8 +255,8 @@ TEST(HttpResponseTest, RefusesBadResponses) {
                                   "ffffff\r\n",
                                   false, 100, &complete)
                    .ok());
-  EXPECT_FALSE(DecodeHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false,
-                                  100, &complete)
+  EXPECT_FALSE(DecodeHttpResponse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false, 100,
+                                  &complete)
                    .ok());
   EXPECT_FALSE(DecodeHttpResponse("SSH-2.0-OpenSSH\r\n\r\n", false, 100, &complete).ok());
   EXPECT_FALSE(DecodeHttpResponse(std::string(20000, 'a'), false, 100, &complete).ok());
@@ -302,8 +302,7 @@ class HttpsServer {
     X509V3_CTX ctx;
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert_, cert_, nullptr, nullptr, 0);
-    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
-                                              "IP:127.0.0.1");
+    X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
     EXPECT_NE(san, nullptr);
     X509_add_ext(cert_, san, -1);
     X509_EXTENSION_free(san);

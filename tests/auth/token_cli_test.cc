@@ -64,8 +64,9 @@ class TokenCliTest : public ::testing::Test {
 
   std::string Mint(const std::string& extra) {
     const ToolRun run = RunTool("mint --dev-key " + dir_.File("dev-key.pem") +
-                            " --issuer 'https://login.microsoftonline.com/{tenantid}/v2.0'"
-                            " --audience api://jitgate " + extra);
+                                " --issuer 'https://login.microsoftonline.com/{tenantid}/v2.0'"
+                                " --audience api://jitgate " +
+                                extra);
     EXPECT_EQ(run.exit_code, 0) << extra;
     return run.out;
   }
@@ -109,8 +110,7 @@ TEST_F(TokenCliTest, MintsAValidAppOnlyToken) {
 
 TEST_F(TokenCliTest, MintsNegativeTokens) {
   const std::string base = "--role r --now-s 1767225600 ";
-  EXPECT_EQ(Validate(Mint(base + "--claim '_claim_names={\"groups\":\"src1\"}'"), 1767225600)
-                .error,
+  EXPECT_EQ(Validate(Mint(base + "--claim '_claim_names={\"groups\":\"src1\"}'"), 1767225600).error,
             TokenError::kGroupsOverage);
   EXPECT_EQ(Validate(Mint(base + "--header 'alg=\"HS256\"'"), 1767225600).error,
             TokenError::kUnsupportedAlgorithm);
@@ -120,10 +120,8 @@ TEST_F(TokenCliTest, MintsNegativeTokens) {
             TokenError::kIssuedInFuture);
   EXPECT_EQ(Validate(Mint(base + "--claim aud='\"other\"'"), 1767225600).error,
             TokenError::kWrongAudience);
-  EXPECT_EQ(Validate(Mint(base + "--drop-claim exp"), 1767225600).error,
-            TokenError::kMissingClaim);
-  EXPECT_EQ(Validate(Mint("--now-s 1767225600"), 1767225600).error,
-            TokenError::kNotAnAccessToken);
+  EXPECT_EQ(Validate(Mint(base + "--drop-claim exp"), 1767225600).error, TokenError::kMissingClaim);
+  EXPECT_EQ(Validate(Mint("--now-s 1767225600"), 1767225600).error, TokenError::kNotAnAccessToken);
   const Verdict scoped = Validate(Mint("--now-s 1767225600 --scope Db.Read"), 1767225600);
   ASSERT_EQ(scoped.error, TokenError::kNone) << scoped.message;
   EXPECT_FALSE(scoped.identity->app_only);

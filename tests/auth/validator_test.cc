@@ -112,7 +112,8 @@ TEST_F(ValidatorTest, AcceptsDelegatedTokenWithScopesAndGroups) {
   payload.erase("roles");
   payload.erase("idtyp");
   payload["scp"] = picojson::value("Db.Read  Db.Write");
-  payload["groups"] = picojson::value(picojson::array{picojson::value("g1"), picojson::value("g2")});
+  payload["groups"] =
+      picojson::value(picojson::array{picojson::value("g1"), picojson::value("g2")});
   payload["jti"] = picojson::value("jti-1");
   payload.erase("uti");
   const Verdict verdict = CheckPayload(payload);
@@ -186,8 +187,8 @@ TEST_F(ValidatorTest, WrongAudience) {
   EXPECT_EQ(verdict.error, TokenError::kWrongAudience);
   EXPECT_EQ(verdict.message,
             "audience \"https://ossrdbms-aad.database.windows.net\" is not accepted");
-  payload["aud"] = picojson::value(
-      picojson::array{picojson::value("other"), picojson::value(kAudience)});
+  payload["aud"] =
+      picojson::value(picojson::array{picojson::value("other"), picojson::value(kAudience)});
   EXPECT_EQ(CheckPayload(payload).error, TokenError::kNone);
   payload["aud"] = picojson::value(picojson::array{picojson::value("a"), picojson::value("b")});
   EXPECT_EQ(CheckPayload(payload).error, TokenError::kWrongAudience);
@@ -203,7 +204,8 @@ TEST_F(ValidatorTest, WrongAudience) {
 
 TEST_F(ValidatorTest, WrongIssuer) {
   picojson::object payload = Payload();
-  payload["iss"] = picojson::value("https://evil.example/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
+  payload["iss"] =
+      picojson::value("https://evil.example/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0");
   EXPECT_EQ(CheckPayload(payload).error, TokenError::kWrongIssuer);
   payload["iss"] = picojson::value(kIssuerV1);  // not listed by Options()
   EXPECT_EQ(CheckPayload(payload).error, TokenError::kWrongIssuer);
@@ -418,8 +420,8 @@ TEST_F(ValidatorTest, StructuralDefects) {
 TEST_F(ValidatorTest, DuplicateClaimsAreRefused) {
   const std::string payload_json = picojson::value(Payload()).serialize();
   const std::string doubled = "{\"aud\":\"other\"," + payload_json.substr(1);
-  absl::StatusOr<std::string> token = SignJwsJson(
-      picojson::value(Header("RS256", kRsaKid)).serialize(), doubled, RsaKey());
+  absl::StatusOr<std::string> token =
+      SignJwsJson(picojson::value(Header("RS256", kRsaKid)).serialize(), doubled, RsaKey());
   ASSERT_TRUE(token.ok());
   const Verdict verdict = Check(*token);
   EXPECT_EQ(verdict.error, TokenError::kMalformed);
