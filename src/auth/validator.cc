@@ -292,6 +292,156 @@ bool CheckTimes(const Claims& claims, int64_t now_s, int64_t skew_s, Identity* i
   return true;
 }
 
+// iss required; tid a GUID when present and equal to any GUID segment of iss; iss accepted by
+// the options and by the key's own issuer property; tid in the allow-list. Fills issuer, tenant.
+bool CheckIssuerAndTenant(const Claims& claims, const Key& key, const ValidatorOptions& options,
+                          Identity* identity, Verdict* verdict) {
+  const std::string* iss = nullptr;
+  const std::string* tid = nullptr;
+  if (!claims.String("iss", &iss, verdict) || !claims.String("tid", &tid, verdict)) {
+    return false;
+  }
+  if (iss == nullptr) {
+    *verdict = Refuse(TokenError::kMissingClaim, "token has no iss");
+    return false;
+  }
+  const std::string_view tenant = tid == nullptr ? std::string_view() : std::string_view(*tid);
+  if (tid != nullptr && !IsGuid(tenant)) {
+    *verdict =
+        Refuse(TokenError::kWrongTenant, absl::StrCat("tid ", Quote(tenant), " is not a GUID"));
+    return false;
+  }
+  // The tenant named in iss (v1 .../{tid}/, v2 .../{tid}/v2.0) must be the token's tid.
+  const size_t scheme_end = iss->find("://");
+  const std::string_view iss_path = scheme_end == std::string::npos
+                                        ? std::string_view(*iss)
+                                        : std::string_view(*iss).substr(scheme_end + 3);
+  for (absl::string_view part : absl::StrSplit(Absl(iss_path), '/')) {
+    const std::string_view segment(part.data(), part.size());
+    if (IsGuid(segment) && !absl::EqualsIgnoreCase(part, Absl(tenant))) {
+      *verdict = Refuse(TokenError::kWrongTenant,
+                        absl::StrCat("iss names tenant ", Quote(segment), " but tid is ",
+                                     tid == nullptr ? "absent" : Quote(tenant)));
+      return false;
+    }
+  }
+  bool issuer_ok = false;
+  for (const std::string& accepted : options.issuers) {
+    issuer_ok = issuer_ok || IssuerMatches(accepted, *iss, tenant);
+  }
+  if (!issuer_ok) {
+    *verdict =
+        Refuse(TokenError::kWrongIssuer, absl::StrCat("issuer ", Quote(*iss), " is not accepted"));
+    return false;
+  }
+  if (!key.issuer.empty() && !IssuerMatches(key.issuer, *iss, tenant)) {
+    *verdict = Refuse(TokenError::kWrongIssuer,
+                      absl::StrCat("issuer ", Quote(*iss), " is not the issuer of key ",
+                                   Quote(key.kid), " (", Quote(key.issuer), ")"));
+    return false;
+  }
+  if (!options.tenants.empty()) {
+    if (tid == nullptr) {
+      *verdict = Refuse(TokenError::kMissingClaim, "token has no tid and tenants are restricted");
+      return false;
+    }
+    bool tenant_ok = false;
+    for (const std::string& allowed : options.tenants) {
+      tenant_ok = tenant_ok || absl::EqualsIgnoreCase(Absl(allowed), Absl(tenant));
+    }
+    if (!tenant_ok) {
+      *verdict = Refuse(TokenError::kWrongTenant,
+                        absl::StrCat("tenant ", Quote(tenant), " is not allowed"));
+      return false;
+    }
+  }
+  identity->issuer = *iss;
+  identity->tenant = std::string(tenant);
+  return true;
+}
+
+// aud, a string or an array of strings, must hold one accepted audience.
+bool CheckAudience(const Claims& claims, const ValidatorOptions& options, Verdict* verdict) {
+  std::vector<std::string> audiences;
+  const picojson::value* aud_claim = claims.Find("aud");
+  if (aud_claim != nullptr && aud_claim->is<std::string>()) {
+    audiences.push_back(aud_claim->get<std::string>());
+  } else {
+    bool aud_present = false;
+    if (!claims.List("aud", /*split_string=*/false, &aud_present, &audiences, verdict)) {
+      return false;
+    }
+  }
+  if (audiences.empty()) {
+    *verdict = Refuse(TokenError::kMissingClaim, "token has no aud");
+    return false;
+  }
+  for (const std::string& aud : audiences) {
+    for (const std::string& accepted : options.audiences) {
+      if (aud == accepted) {
+        return true;
+      }
+    }
+  }
+  *verdict = Refuse(TokenError::kWrongAudience,
+                    audiences.size() == 1
+                        ? absl::StrCat("audience ", Quote(audiences[0]), " is not accepted")
+                        : absl::StrCat("none of the ", audiences.size(), " audiences (",
+                                       Quote(audiences[0]), ", ...) is accepted"));
+  return false;
+}
+
+// Group overage, roles / scp / groups, the subject and the client. Fills the rest of `identity`.
+bool CheckSubject(const Claims& claims, const ValidatorOptions& options, Identity* identity,
+                  Verdict* verdict) {
+  const picojson::value* claim_names = claims.Find("_claim_names");
+  if (claims.Find("hasgroups") != nullptr ||
+      (claim_names != nullptr && claim_names->is<picojson::object>() &&
+       claim_names->get<picojson::object>().count("groups") != 0)) {
+    *verdict = Refuse(TokenError::kGroupsOverage,
+                      "token left its groups out (group overage); jitgate does not resolve groups "
+                      "through Microsoft Graph: authorize on app roles (roles) instead");
+    return false;
+  }
+  bool roles_present = false;
+  bool scp_present = false;
+  bool groups_present = false;
+  if (!claims.List("roles", false, &roles_present, &identity->roles, verdict) ||
+      !claims.List("scp", true, &scp_present, &identity->scopes, verdict) ||
+      !claims.List("groups", false, &groups_present, &identity->groups, verdict)) {
+    return false;
+  }
+  if (options.require_roles_or_scp && identity->roles.empty() && identity->scopes.empty()) {
+    *verdict = Refuse(TokenError::kNotAnAccessToken,
+                      "token has neither roles nor scp, so it is not an access token for an API "
+                      "(an ID token?) or the app has no role assigned");
+    return false;
+  }
+  const std::string* oid = nullptr;
+  const std::string* azp = nullptr;
+  const std::string* appid = nullptr;
+  const std::string* idtyp = nullptr;
+  const std::string* uti = nullptr;
+  const std::string* jti = nullptr;
+  if (!claims.String("oid", &oid, verdict) || !claims.String("azp", &azp, verdict) ||
+      !claims.String("appid", &appid, verdict) || !claims.String("idtyp", &idtyp, verdict) ||
+      !claims.String("uti", &uti, verdict) || !claims.String("jti", &jti, verdict)) {
+    return false;
+  }
+  const std::string* app = azp != nullptr ? azp : appid;
+  const std::string* subject = oid != nullptr && !oid->empty() ? oid : app;
+  if (subject == nullptr || subject->empty()) {
+    *verdict =
+        Refuse(TokenError::kMissingClaim, "token has no oid, azp or appid to name its subject");
+    return false;
+  }
+  identity->subject = *subject;
+  identity->app_id = app == nullptr ? std::string() : *app;
+  identity->token_id = uti != nullptr ? *uti : (jti != nullptr ? *jti : std::string());
+  identity->app_only = (idtyp != nullptr && *idtyp == "app") || (roles_present && !scp_present);
+  return true;
+}
+
 }  // namespace
 
 absl::Status CheckValidatorOptions(const ValidatorOptions& options) {
@@ -335,6 +485,7 @@ Verdict Validator::Validate(std::string_view token, int64_t now_s) const {
   if (key == nullptr) {
     return Refuse(TokenError::kUnknownKey, absl::StrCat("no key has kid ", Quote(kid)));
   }
+  // The verifier follows the key's type; the token's alg only has to agree with it.
   const KeyFamily wanted = alg_rs256 ? KeyFamily::kRsa : KeyFamily::kEcP256;
   if (key->family != wanted) {
     return Refuse(TokenError::kUnsupportedAlgorithm,
@@ -345,136 +496,14 @@ Verdict Validator::Validate(std::string_view token, int64_t now_s) const {
     return Refuse(TokenError::kBadSignature,
                   absl::StrCat("signature does not verify with key ", Quote(kid)));
   }
-
   const Claims claims(jwt.payload);
   auto identity = std::make_shared<Identity>();
-  if (!CheckTimes(claims, now_s, options_.clock_skew_s, identity.get(), &verdict)) {
+  if (!CheckTimes(claims, now_s, options_.clock_skew_s, identity.get(), &verdict) ||
+      !CheckIssuerAndTenant(claims, *key, options_, identity.get(), &verdict) ||
+      !CheckAudience(claims, options_, &verdict) ||
+      !CheckSubject(claims, options_, identity.get(), &verdict)) {
     return verdict;
   }
-  const std::string* iss = nullptr;
-  const std::string* tid = nullptr;
-  if (!claims.String("iss", &iss, &verdict) || !claims.String("tid", &tid, &verdict)) {
-    return verdict;
-  }
-  if (iss == nullptr) {
-    return Refuse(TokenError::kMissingClaim, "token has no iss");
-  }
-  const std::string_view tenant = tid == nullptr ? std::string_view() : std::string_view(*tid);
-  if (tid != nullptr && !IsGuid(tenant)) {
-    return Refuse(TokenError::kWrongTenant, absl::StrCat("tid ", Quote(tenant), " is not a GUID"));
-  }
-  // The tenant named in iss (v1 .../{tid}/, v2 .../{tid}/v2.0) must be the token's tid.
-  const size_t scheme_end = iss->find("://");
-  const std::string_view iss_path = scheme_end == std::string::npos
-                                        ? std::string_view(*iss)
-                                        : std::string_view(*iss).substr(scheme_end + 3);
-  for (absl::string_view segment : absl::StrSplit(Absl(iss_path), '/')) {
-    if (IsGuid(std::string_view(segment.data(), segment.size())) &&
-        !absl::EqualsIgnoreCase(segment, Absl(tenant))) {
-      return Refuse(
-          TokenError::kWrongTenant,
-          absl::StrCat("iss names tenant ", Quote(std::string_view(segment.data(), segment.size())),
-                       " but tid is ", tid == nullptr ? "absent" : Quote(tenant)));
-    }
-  }
-  bool issuer_ok = false;
-  for (const std::string& accepted : options_.issuers) {
-    issuer_ok = issuer_ok || IssuerMatches(accepted, *iss, tenant);
-  }
-  if (!issuer_ok) {
-    return Refuse(TokenError::kWrongIssuer,
-                  absl::StrCat("issuer ", Quote(*iss), " is not accepted"));
-  }
-  if (!key->issuer.empty() && !IssuerMatches(key->issuer, *iss, tenant)) {
-    return Refuse(TokenError::kWrongIssuer,
-                  absl::StrCat("issuer ", Quote(*iss), " is not the issuer of key ", Quote(kid),
-                               " (", Quote(key->issuer), ")"));
-  }
-  if (!options_.tenants.empty()) {
-    if (tid == nullptr) {
-      return Refuse(TokenError::kMissingClaim, "token has no tid and tenants are restricted");
-    }
-    bool tenant_ok = false;
-    for (const std::string& allowed : options_.tenants) {
-      tenant_ok = tenant_ok || absl::EqualsIgnoreCase(Absl(allowed), Absl(tenant));
-    }
-    if (!tenant_ok) {
-      return Refuse(TokenError::kWrongTenant,
-                    absl::StrCat("tenant ", Quote(tenant), " is not allowed"));
-    }
-  }
-
-  std::vector<std::string> audiences;
-  const picojson::value* aud_claim = claims.Find("aud");
-  if (aud_claim != nullptr && aud_claim->is<std::string>()) {
-    audiences.push_back(aud_claim->get<std::string>());
-  } else {
-    bool aud_present = false;
-    if (!claims.List("aud", /*split_string=*/false, &aud_present, &audiences, &verdict)) {
-      return verdict;
-    }
-  }
-  if (audiences.empty()) {
-    return Refuse(TokenError::kMissingClaim, "token has no aud");
-  }
-  bool audience_ok = false;
-  for (const std::string& aud : audiences) {
-    for (const std::string& accepted : options_.audiences) {
-      audience_ok = audience_ok || aud == accepted;
-    }
-  }
-  if (!audience_ok) {
-    return Refuse(TokenError::kWrongAudience,
-                  audiences.size() == 1
-                      ? absl::StrCat("audience ", Quote(audiences[0]), " is not accepted")
-                      : absl::StrCat("none of the ", audiences.size(), " audiences (",
-                                     Quote(audiences[0]), ", ...) is accepted"));
-  }
-
-  const picojson::value* claim_names = claims.Find("_claim_names");
-  if (claims.Find("hasgroups") != nullptr ||
-      (claim_names != nullptr && claim_names->is<picojson::object>() &&
-       claim_names->get<picojson::object>().count("groups") != 0)) {
-    return Refuse(TokenError::kGroupsOverage,
-                  "token left its groups out (group overage); jitgate does not resolve groups "
-                  "through Microsoft Graph: authorize on app roles (roles) instead");
-  }
-
-  bool roles_present = false;
-  bool scp_present = false;
-  bool groups_present = false;
-  if (!claims.List("roles", false, &roles_present, &identity->roles, &verdict) ||
-      !claims.List("scp", true, &scp_present, &identity->scopes, &verdict) ||
-      !claims.List("groups", false, &groups_present, &identity->groups, &verdict)) {
-    return verdict;
-  }
-  if (options_.require_roles_or_scp && identity->roles.empty() && identity->scopes.empty()) {
-    return Refuse(TokenError::kNotAnAccessToken,
-                  "token has neither roles nor scp, so it is not an access token for an API "
-                  "(an ID token?) or the app has no role assigned");
-  }
-  const std::string* oid = nullptr;
-  const std::string* azp = nullptr;
-  const std::string* appid = nullptr;
-  const std::string* idtyp = nullptr;
-  const std::string* uti = nullptr;
-  const std::string* jti = nullptr;
-  if (!claims.String("oid", &oid, &verdict) || !claims.String("azp", &azp, &verdict) ||
-      !claims.String("appid", &appid, &verdict) || !claims.String("idtyp", &idtyp, &verdict) ||
-      !claims.String("uti", &uti, &verdict) || !claims.String("jti", &jti, &verdict)) {
-    return verdict;
-  }
-  const std::string* app = azp != nullptr ? azp : appid;
-  const std::string* subject = oid != nullptr && !oid->empty() ? oid : app;
-  if (subject == nullptr || subject->empty()) {
-    return Refuse(TokenError::kMissingClaim, "token has no oid, azp or appid to name its subject");
-  }
-  identity->subject = *subject;
-  identity->app_id = app == nullptr ? std::string() : *app;
-  identity->tenant = std::string(tenant);
-  identity->issuer = *iss;
-  identity->token_id = uti != nullptr ? *uti : (jti != nullptr ? *jti : std::string());
-  identity->app_only = (idtyp != nullptr && *idtyp == "app") || (roles_present && !scp_present);
   Verdict accepted;
   accepted.identity = std::move(identity);
   return accepted;
