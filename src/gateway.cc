@@ -68,6 +68,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
   validator_options.tenants = identity.tenants;
   validator_options.clock_skew_s = identity.clock_skew_s;
   validator_options.require_roles_or_scp = identity.require_roles_or_scp;
+  if (absl::Status options_ok = auth::CheckValidatorOptions(validator_options); !options_ok.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.path, ": $.identity: ", options_ok.message()));
+  }
   gateway->validator_ =
       std::make_unique<auth::Validator>(std::move(validator_options), gateway->keys_.get());
   JG_ASSIGN_OR_RETURN(gateway->policy_, policy::Table::Compile(config));

@@ -270,9 +270,12 @@ absl::StatusOr<HttpsUrl> ParseHttpsUrl(std::string_view url) {
   const size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
   HttpsUrl out;
-  out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (out.path[0] == '?') {
-    out.path.insert(0, "/");
+  if (slash == std::string_view::npos) {
+    out.path = "/";
+  } else {
+    // "https://host?x" has an empty path: the request target is "/?x".
+    out.path = rest[slash] == '?' ? "/" : "";
+    out.path.append(rest.substr(slash));
   }
   if (authority.find('@') != std::string_view::npos) {
     return absl::InvalidArgumentError("JWKS URL has user info");
