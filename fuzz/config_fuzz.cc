@@ -121,7 +121,8 @@ void CheckResource(const Resource& resource) {
   JG_CHECK(resource.password_env.empty() || resource.password_file.empty());
   JG_CHECK(resource.password_env.empty() || IsEnvName(resource.password_env));
   JG_CHECK(IsOptionalText(resource.password_file, kPathLengthMax));
-  const bool has_password_source = !resource.password_env.empty() || !resource.password_file.empty();
+  const bool has_password_source =
+      !resource.password_env.empty() || !resource.password_file.empty();
   JG_CHECK(!has_password_source || !resource.user.empty());  // a password belongs to a login
   const bool verify =
       resource.tls == BackendTls::kVerifyCa || resource.tls == BackendTls::kVerifyFull;
@@ -332,8 +333,8 @@ std::string ListenerJson(const Listener& listener) {
 }
 
 std::string IdentityJson(const IdentityProvider& identity) {
-  // Lists are written in their plural form; a one-entry list also in the singular, so both
-  // spellings are read back.
+  // A one-entry list is written in the singular ("issuer"), a longer one in the plural
+  // ("issuers"), so the round trip reads both spellings back.
   const auto one_or_many = [](absl::string_view one, absl::string_view many,
                               const std::vector<std::string>& list) {
     if (list.empty()) {
@@ -344,28 +345,26 @@ std::string IdentityJson(const IdentityProvider& identity) {
     }
     return absl::StrCat("\"", many, "\": ", JsonStringList(list), ", ");
   };
-  return absl::StrCat(
-      "{", one_or_many("issuer", "issuers", identity.issuers),
-      one_or_many("audience", "audiences", identity.audiences),
-      one_or_many("tenant", "tenants", identity.tenants),
-      "\"clock_skew_s\": ", identity.clock_skew_s, ", \"jwks_refresh_s\": ",
-      identity.jwks_refresh_s,
-      ", \"unknown_kid_refresh_min_s\": ", identity.unknown_kid_refresh_min_s,
-      ", \"require_roles_or_scp\": ", JsonBool(identity.require_roles_or_scp),
-      OptionalMember("jwks_file", identity.jwks_file),
-      OptionalMember("jwks_url", identity.jwks_url),
-      OptionalMember("jwks_ca", identity.jwks_ca_file), "}");
+  return absl::StrCat("{", one_or_many("issuer", "issuers", identity.issuers),
+                      one_or_many("audience", "audiences", identity.audiences),
+                      one_or_many("tenant", "tenants", identity.tenants),
+                      "\"clock_skew_s\": ", identity.clock_skew_s,
+                      ", \"jwks_refresh_s\": ", identity.jwks_refresh_s,
+                      ", \"unknown_kid_refresh_min_s\": ", identity.unknown_kid_refresh_min_s,
+                      ", \"require_roles_or_scp\": ", JsonBool(identity.require_roles_or_scp),
+                      OptionalMember("jwks_file", identity.jwks_file),
+                      OptionalMember("jwks_url", identity.jwks_url),
+                      OptionalMember("jwks_ca", identity.jwks_ca_file), "}");
 }
 
 std::string PolicyJson(const Policy& policy) {
-  return absl::StrCat(
-      "{\"name\": ", JsonString(policy.name),
-      ", \"match\": {\"groups\": ", JsonStringList(policy.match_groups),
-      ", \"roles\": ", JsonStringList(policy.match_roles),
-      ", \"subjects\": ", JsonStringList(policy.match_subjects),
-      "}, \"resources\": ", JsonStringList(policy.resource_names), ", \"access\": {\"mode\": \"",
-      AbslView(AccessModeName(policy.mode)), "\", \"max_duration_s\": ", policy.max_duration_s,
-      "}}");
+  return absl::StrCat("{\"name\": ", JsonString(policy.name),
+                      ", \"match\": {\"groups\": ", JsonStringList(policy.match_groups),
+                      ", \"roles\": ", JsonStringList(policy.match_roles),
+                      ", \"subjects\": ", JsonStringList(policy.match_subjects),
+                      "}, \"resources\": ", JsonStringList(policy.resource_names),
+                      ", \"access\": {\"mode\": \"", AbslView(AccessModeName(policy.mode)),
+                      "\", \"max_duration_s\": ", policy.max_duration_s, "}}");
 }
 
 std::string ToJson(const Config& config) {
