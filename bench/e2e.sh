@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
 # bench/e2e.sh: end-to-end throughput/latency benchmark of jitgate against its peers.
 #
-# Starts PostgreSQL 15 and MariaDB on private 127.0.0.1 ports (through scripts/lib/db.sh), a
-# release jitgate (2 shards, one postgres and one mysql listener), HAProxy 2.6 (mode tcp,
-# nbthread 2) and PgBouncer (pool_mode=session), then measures, interleaved per scenario:
-#   pgbench -S -M {simple,extended} at -c 1 and -c 32 (-j 2)
-#       against direct PostgreSQL, jitgate, HAProxy, PgBouncer
-#   sysbench oltp_point_select at 1 and 8 threads
-#       against direct MariaDB, jitgate, HAProxy
+# Starts PostgreSQL 15 (always with ssl=on; plain targets connect with sslmode=disable) and
+# MariaDB on private 127.0.0.1 ports (through scripts/lib/db.sh), a release jitgate relay
+# (2 shards, one postgres and one mysql listener), a jitgate gateway (token auth, SCRAM to the
+# backend; an insecure and a TLS listener), HAProxy 2.6 (mode tcp, nbthread 2), PgBouncer
+# (pool_mode=session) and PgBouncer with client TLS, then measures, interleaved per scenario:
+#   tx:      pgbench -S -M {simple,extended} at -c 1 and -c 32 (-j 2)
+#              against the pg targets below
+#            sysbench oltp_point_select at 1 and 8 threads
+#              against direct MariaDB, jitgate, HAProxy
+#   connect: pgbench -S -C (a new connection per transaction) at -c CONNECT_CLIENTS
+#              against CONNECT_TARGETS (TLS + SCRAM / token on every connection)
 # and prints ONE table to stdout: TPS, avg and p99 latency, ratios to direct, and each proxy's
 # CPU cost (utime+stime of the proxy process from /proc/PID/stat, sampled right before and right
 # after each measured run). Progress goes to stderr. Everything started is stopped by pid on exit.
+#
+# Targets (pg; the mysql workload uses direct, jitgate, haproxy):
+#   direct          PostgreSQL, user postgres (trust), sslmode=disable
+#   direct-tls      PostgreSQL, sslmode=require, role jg_bench with scram-sha-256 (hostssl)
+#   jitgate         jitgate relay listener ("resource"), sslmode=disable
+#   jitgate-gw      jitgate gateway listener, "insecure": true; PGPASSWORD=<minted token>,
+#                   dbname = resource name; jitgate signs in to PostgreSQL with SCRAM (jg_bench)
+#   jitgate-gw-tls  the same gateway on its TLS listener, sslmode=require
+#   haproxy         HAProxy mode tcp, sslmode=disable
+#   pgbouncer       PgBouncer session mode, auth_type=trust, sslmode=disable
+#   pgbouncer-tls   PgBouncer session mode, client_tls_sslmode=require, auth_type=scram-sha-256
+#                   (role jg_bench, SCRAM to PostgreSQL too), sslmode=require
 #
 # Usage: bench/e2e.sh [--quick]
 # Environment:
@@ -19,13 +35,17 @@
 #   ROUNDS=1         repeat the whole interleaved matrix N times and pool the results
 #   SCALE=10         pgbench -i scale factor (--quick: 1)
 #   MY_TABLE_SIZE=100000  sysbench rows in sbtest1 (--quick: 10000)
-#   TARGETS="direct jitgate haproxy pgbouncer"  subset/order of targets
+#   TARGETS="direct jitgate haproxy pgbouncer"  subset/order of targets (any of those above)
+#   SCENARIOS="tx"              which scenarios: tx, connect (e.g. SCENARIOS="tx connect")
 #   PG_MODES="simple extended"  pgbench -M modes (prepared works too)
 #   PG_CLIENTS="1 32"           pgbench -c values (-j is min(c, 2))
+#   CONNECT_CLIENTS=8           pgbench -c of the connect scenario (-M simple, -j min(c, 2))
+#   CONNECT_TARGETS="direct-tls jitgate-gw-tls pgbouncer-tls"  targets of the connect scenario
+#                               (those also in TARGETS run)
 #   MY_THREADS="1 8"            sysbench --threads values
 #   WORKLOADS="pg mysql"        which workloads to run
 #   JITGATE=/path    use this jitgate binary instead of building build-release/src/jitgate
-#   JITGATE_LOG_LEVEL=warn   jitgate --log-level
+#   JITGATE_LOG_LEVEL=warn   jitgate --log-level (both jitgate processes)
 #   JITGATE_SHARDS=2         jitgate shards ("auto" = one per CPU)
 #   JITGATE_PIN=true         jitgate pin_shards (true pins shard i to CPU i)
 #   OUT=file         also write the table to this file
@@ -55,32 +75,44 @@ MY_TABLE_SIZE=${MY_TABLE_SIZE:-100000}
 TARGETS=${TARGETS:-"direct jitgate haproxy pgbouncer"}
 PG_MODES=${PG_MODES:-"simple extended"}
 PG_CLIENTS=${PG_CLIENTS:-"1 32"}
+SCENARIOS=${SCENARIOS:-tx}
+CONNECT_CLIENTS=${CONNECT_CLIENTS:-8}
+CONNECT_TARGETS=${CONNECT_TARGETS:-"direct-tls jitgate-gw-tls pgbouncer-tls"}
 MY_THREADS=${MY_THREADS:-"1 8"}
 WORKLOADS=${WORKLOADS:-"pg mysql"}
 JITGATE_LOG_LEVEL=${JITGATE_LOG_LEVEL:-warn}
 JITGATE_SHARDS=${JITGATE_SHARDS:-2}
 JITGATE_PIN=${JITGATE_PIN:-true}
-for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE; do
+for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE CONNECT_CLIENTS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "e2e: $v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
-((DURATION > 0 && ROUNDS > 0)) || { echo "e2e: DURATION and ROUNDS must be > 0" >&2; exit 2; }
-for t in $TARGETS; do
-  case $t in direct | jitgate | haproxy | pgbouncer) ;; *) echo "e2e: unknown target '$t'" >&2; exit 2 ;; esac
+((DURATION > 0 && ROUNDS > 0 && CONNECT_CLIENTS > 0)) ||
+  { echo "e2e: DURATION, ROUNDS and CONNECT_CLIENTS must be > 0" >&2; exit 2; }
+ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
+for t in $TARGETS $CONNECT_TARGETS; do
+  [[ " $ALL_TARGETS " == *" $t "* ]] || { echo "e2e: unknown target '$t' (known: $ALL_TARGETS)" >&2; exit 2; }
+done
+for s in $SCENARIOS; do
+  case $s in tx | connect) ;; *) echo "e2e: unknown scenario '$s' (known: tx connect)" >&2; exit 2 ;; esac
 done
 
 log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
+has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls; }
+# The gateway targets need the pg workload; TLS to PostgreSQL needs openssl for the certificate.
+has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls; }; }
 
-for tool in pgbench psql sysbench haproxy pgbouncer awk sort; do
+for tool in pgbench psql sysbench haproxy pgbouncer openssl awk sort; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup)"
 done
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------------------------------------
 # jitgate binary: build a release one unless JITGATE is given.
-if has_target jitgate && [[ -z ${JITGATE:-} ]]; then
+if has_jitgate_target && [[ -z ${JITGATE:-} ]]; then
   log "building release jitgate in $ROOT/build-release"
   (
     cd "$ROOT"
@@ -88,10 +120,10 @@ if has_target jitgate && [[ -z ${JITGATE:-} ]]; then
       meson setup build-release --buildtype=release -Dtests=disabled
     fi
     ninja -C build-release src/jitgate
-  ) >&2 || die "building jitgate failed (set JITGATE=/path, or TARGETS without jitgate)"
+  ) >&2 || die "building jitgate failed (set JITGATE=/path, or TARGETS without jitgate*)"
   JITGATE=$ROOT/build-release/src/jitgate
 fi
-if has_target jitgate; then
+if has_jitgate_target; then
   [[ -x $JITGATE ]] || die "JITGATE=$JITGATE is not an executable"
   JITGATE=$(realpath "$JITGATE")
   export JITGATE
@@ -104,7 +136,7 @@ source "$ROOT/scripts/lib/db.sh"
 # ---------------------------------------------------------------------------------------------
 # Cleanup: our own proxies by pid, then whatever db.sh started.
 HAPROXY_PID=
-PGBOUNCER_PID=
+PGBOUNCER_PIDS=() # both PgBouncers (plain, TLS)
 stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL; reaps our child.
   local pid=$1 name=$2 i
   [[ -n $pid ]] || return 0
@@ -124,7 +156,8 @@ on_exit() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$HAPROXY_PID" haproxy
-  stop_pid "$PGBOUNCER_PID" pgbouncer
+  local p
+  for p in "${PGBOUNCER_PIDS[@]}"; do stop_pid "$p" pgbouncer; done
   jg_cleanup || true
   exit "$rc"
 }
@@ -164,16 +197,54 @@ if [[ $(id -u) -eq 0 ]]; then AS_POSTGRES=(setpriv --reuid=postgres --regid=post
 
 # ---------------------------------------------------------------------------------------------
 # Servers.
+# libpq defaults to sslmode=prefer and the server has ssl=on: every client says what it wants
+# (run_pgbench sets PGSSLMODE per target); no password leaks in from the caller's environment.
+unset PGPASSWORD PGPASSFILE PGSSLMODE PGREQUIRESSL PGGSSENCMODE
+export PGSSLMODE=disable PGGSSENCMODE=disable
+# One self-signed RSA-2048 certificate for localhost/127.0.0.1; each TLS server gets its own copy
+# (sslmode=require checks no certificate, so every TLS target does the same handshake work).
+make_cert() { # make_cert DIR: DIR/server.key (0600) and DIR/server.pem
+  mkdir -p "$1" &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+      -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+      -keyout "$1/server.key" -out "$1/server.pem" >"$1/openssl.log" 2>&1 &&
+    chmod 0600 "$1/server.key"
+}
+# The SCRAM role of direct-tls and pgbouncer-tls, and the gateway's own backend login.
+BENCH_ROLE=jg_bench
+BENCH_PASSWORD=jg-bench-$RANDOM$RANDOM
 PG_PORT='' MY_PORT=''
 if has_workload pg; then
   PG_PORT=$(jg_free_port)
-  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  jg_pg_start "$TMP/pg" "$PG_PORT" || die "PostgreSQL did not start"
+  make_cert "$TMP/pki" || { cat "$TMP/pki/openssl.log" >&2; die "openssl could not make a certificate"; }
+  mkdir -p "$TMP/pgtls"
+  cp "$TMP/pki/server.key" "$TMP/pki/server.pem" "$TMP/pgtls/"
+  if [[ $(id -u) -eq 0 ]]; then chown -R postgres: "$TMP/pgtls"; fi
+  log "starting PostgreSQL (ssl=on) on 127.0.0.1:$PG_PORT"
+  jg_pg_start "$TMP/pg" "$PG_PORT" ssl=on ssl_cert_file="$TMP/pgtls/server.pem" \
+    ssl_key_file="$TMP/pgtls/server.key" || die "PostgreSQL did not start"
   log "pgbench -i -s $SCALE"
   PGCONNECT_TIMEOUT=10 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres \
     >"$TMP/pgbench-init.log" 2>&1 || { cat "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
   psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'VACUUM ANALYZE' >&2 ||
     die "VACUUM ANALYZE failed"
+  # The role logs in with scram-sha-256 over TCP: its lines go ahead of initdb's trust lines
+  # (the first matching line wins).
+  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+    -c "SET password_encryption = 'scram-sha-256'" \
+    -c "CREATE ROLE $BENCH_ROLE LOGIN PASSWORD '$BENCH_PASSWORD'" \
+    -c "GRANT SELECT ON ALL TABLES IN SCHEMA public TO $BENCH_ROLE" >&2 ||
+    die "creating role $BENCH_ROLE failed"
+  hba=$TMP/pg/pgdata/pg_hba.conf
+  {
+    printf 'hostssl all %s 127.0.0.1/32 scram-sha-256\n' "$BENCH_ROLE"
+    printf 'host all %s 127.0.0.1/32 scram-sha-256\n' "$BENCH_ROLE"
+    cat "$hba"
+  } >"$hba.new" || die "writing $hba.new failed"
+  mv "$hba.new" "$hba" || die "replacing $hba failed"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$hba"; fi
+  psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'SELECT pg_reload_conf()' \
+    >/dev/null || die "pg_reload_conf failed"
 fi
 if has_workload mysql; then
   MY_PORT=$(jg_free_port)
@@ -193,6 +264,7 @@ fi
 # fails to start leaves its pid empty and all its rows FAILED.
 declare -A PROXY_PID=() PG_TARGET_PORT=() MY_TARGET_PORT=()
 PG_TARGET_PORT[direct]=$PG_PORT
+PG_TARGET_PORT[direct-tls]=$PG_PORT
 MY_TARGET_PORT[direct]=$MY_PORT
 START_FAILED=0
 
@@ -224,6 +296,57 @@ if has_target jitgate; then
     MY_TARGET_PORT[jitgate]=$J_MY_PORT
   else
     log "jitgate did not start (its log is above); its rows will be FAILED"
+    START_FAILED=1
+  fi
+fi
+
+# The gateway: its own jitgate process (same shards and pinning as the relay) with an insecure
+# and a TLS listener, one resource "bench" (database postgres, logged in as BENCH_ROLE with
+# SCRAM), one auto policy, a grant log with fsync (the default). Clients send a token minted
+# with a dev key as their password; one token for every connection (the per-shard token cache
+# then skips the signature check after a shard's first connection, as for an agent that
+# reconnects with the token it holds).
+GW_TOKEN=
+if has_gw_target; then
+  GW_DIR=$TMP/jitgate-gw
+  mkdir -p "$GW_DIR"
+  G_PORT=$(jg_free_port)
+  GT_PORT=$(jg_free_port)
+  gw_tenant=11111111-2222-4333-8444-555555555555
+  gw_issuer="https://login.microsoftonline.com/$gw_tenant/v2.0"
+  gw_audience=api://jitgate-bench
+  make_cert "$GW_DIR" || { cat "$GW_DIR/openssl.log" >&2; die "openssl could not make a certificate"; }
+  "$JITGATE" token keygen --dir "$GW_DIR/keys" >"$GW_DIR/keygen.log" 2>&1 ||
+    { cat "$GW_DIR/keygen.log" >&2; die "jitgate token keygen failed"; }
+  GW_TOKEN=$("$JITGATE" token mint --dev-key "$GW_DIR/keys/dev-key.pem" --issuer "$gw_issuer" \
+    --audience "$gw_audience" --tenant "$gw_tenant" --role Bench.Read \
+    --subject aaaaaaaa-0000-4000-8000-0000000be0c1 --ttl-s 86400 2>"$GW_DIR/mint.log") ||
+    { cat "$GW_DIR/mint.log" >&2; die "jitgate token mint failed"; }
+  cat >"$GW_DIR/jitgate.json" <<EOF
+{"shards": $JITGATE_SHARDS, "pin_shards": $JITGATE_PIN,
+ "listeners": [
+   {"name": "gw", "protocol": "postgres", "address": "127.0.0.1:$G_PORT", "insecure": true},
+   {"name": "gwtls", "protocol": "postgres", "address": "127.0.0.1:$GT_PORT",
+    "tls": {"cert": "$GW_DIR/server.pem", "key": "$GW_DIR/server.key"}}],
+ "identity": {"issuer": "$gw_issuer", "audience": "$gw_audience", "tenant": "$gw_tenant",
+              "jwks_file": "$GW_DIR/keys/jwks.json"},
+ "resources": {
+   "bench": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
+             "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"}},
+ "policies": [
+   {"name": "bench", "match": {"roles": ["Bench.Read"]}, "resources": ["bench"],
+    "access": {"mode": "auto", "max_duration_s": 86400}}],
+ "grants": {"log": "$GW_DIR/grants.log", "fsync": true}}
+EOF
+  log "starting jitgate gateway (insecure 127.0.0.1:$G_PORT, TLS 127.0.0.1:$GT_PORT)"
+  if JG_BENCH_DB_PASSWORD=$BENCH_PASSWORD jg_jitgate_start "$GW_DIR/jitgate.json" "$GW_DIR/jitgate.log" \
+    --log-level "$JITGATE_LOG_LEVEL" && [[ -n ${JG_JITGATE_PID:-} ]]; then
+    PROXY_PID[jitgate-gw]=$JG_JITGATE_PID
+    PROXY_PID[jitgate-gw-tls]=$JG_JITGATE_PID
+    PG_TARGET_PORT[jitgate-gw]=$G_PORT
+    PG_TARGET_PORT[jitgate-gw-tls]=$GT_PORT
+  else
+    log "jitgate gateway did not start (its log is above); its rows will be FAILED"
     START_FAILED=1
   fi
 fi
@@ -268,28 +391,25 @@ EOF
   fi
 fi
 
-if has_target pgbouncer && has_workload pg; then
-  B_PORT=$(jg_free_port)
-  BDIR=$TMP/pgbouncer
-  mkdir -p "$BDIR"
-  # PgBouncer refuses to run as root: run it as postgres, which must reach and write BDIR.
-  if [[ $(id -u) -eq 0 ]]; then
-    chown postgres: "$BDIR"
-    "${AS_POSTGRES[@]}" test -w "$BDIR" || die "user postgres cannot write $BDIR"
-  fi
-  printf '"postgres" ""\n' >"$BDIR/userlist.txt"
-  cat >"$BDIR/pgbouncer.ini" <<EOF
+# start_pgbouncer TARGET DIR [extra pgbouncer.ini lines...]: a session-mode PgBouncer in front
+# of PostgreSQL's database postgres; sets PROXY_PID[TARGET] and PG_TARGET_PORT[TARGET] (or
+# START_FAILED). DIR/userlist.txt must exist.
+start_pgbouncer() {
+  local target=$1 dir=$2 port pid line
+  shift 2
+  port=$(jg_free_port)
+  {
+    cat <<EOF
 [databases]
 postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
 
 [pgbouncer]
 listen_addr = 127.0.0.1
-listen_port = $B_PORT
-unix_socket_dir = $BDIR
-pidfile = $BDIR/pgbouncer.pid
-logfile = $BDIR/pgbouncer.log
-auth_type = trust
-auth_file = $BDIR/userlist.txt
+listen_port = $port
+unix_socket_dir = $dir
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+auth_file = $dir/userlist.txt
 admin_users = postgres
 pool_mode = session
 max_client_conn = 200
@@ -299,24 +419,51 @@ ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
 EOF
-  chmod a+r "$BDIR/userlist.txt" "$BDIR/pgbouncer.ini"
-  log "starting pgbouncer (127.0.0.1:$B_PORT, pool_mode=session)"
-  "${AS_POSTGRES[@]}" pgbouncer "$BDIR/pgbouncer.ini" >"$TMP/pgbouncer.out" 2>&1 &
-  PGBOUNCER_PID=$!
-  if wait_tcp "$B_PORT" "$PGBOUNCER_PID" pgbouncer; then
-    PROXY_PID[pgbouncer]=$PGBOUNCER_PID
-    PG_TARGET_PORT[pgbouncer]=$B_PORT
+    for line in "$@"; do printf '%s\n' "$line"; done
+  } >"$dir/pgbouncer.ini"
+  chmod a+r "$dir/pgbouncer.ini"
+  # PgBouncer refuses to run as root: run it as postgres, which must reach, read and write DIR.
+  if [[ $(id -u) -eq 0 ]]; then
+    chown -R postgres: "$dir"
+    "${AS_POSTGRES[@]}" test -w "$dir" || die "user postgres cannot write $dir"
+  fi
+  log "starting $target (127.0.0.1:$port, pool_mode=session)"
+  "${AS_POSTGRES[@]}" pgbouncer "$dir/pgbouncer.ini" >"$dir/pgbouncer.out" 2>&1 &
+  pid=$!
+  PGBOUNCER_PIDS+=("$pid")
+  if wait_tcp "$port" "$pid" "$target"; then
+    PROXY_PID[$target]=$pid
+    PG_TARGET_PORT[$target]=$port
   else
-    tail -n 20 "$TMP/pgbouncer.out" "$BDIR/pgbouncer.log" >&2 2>/dev/null || true
+    tail -n 20 "$dir/pgbouncer.out" "$dir/pgbouncer.log" >&2 2>/dev/null || true
     START_FAILED=1
   fi
+}
+
+if has_target pgbouncer && has_workload pg; then
+  BDIR=$TMP/pgbouncer
+  mkdir -p "$BDIR"
+  printf '"postgres" ""\n' >"$BDIR/userlist.txt"
+  chmod a+r "$BDIR/userlist.txt"
+  start_pgbouncer pgbouncer "$BDIR" 'auth_type = trust'
+fi
+
+if has_target pgbouncer-tls && has_workload pg; then
+  BTDIR=$TMP/pgbouncer-tls
+  make_cert "$BTDIR" || { cat "$BTDIR/openssl.log" >&2; die "openssl could not make a certificate"; }
+  # A plain password: PgBouncer checks the client's SCRAM proof and does SCRAM to the server.
+  printf '"%s" "%s"\n' "$BENCH_ROLE" "$BENCH_PASSWORD" >"$BTDIR/userlist.txt"
+  chmod 0600 "$BTDIR/userlist.txt"
+  start_pgbouncer pgbouncer-tls "$BTDIR" 'auth_type = scram-sha-256' \
+    'client_tls_sslmode = require' "client_tls_key_file = $BTDIR/server.key" \
+    "client_tls_cert_file = $BTDIR/server.pem"
 fi
 
 # ---------------------------------------------------------------------------------------------
 # Runs. Each measured run appends its numbers to the accumulators keyed "scenario|target".
 declare -A ACC_TX=() ACC_DUR=() ACC_LATSUM=() ACC_P99SUM=() ACC_N=() ACC_TICKS=() ACC_WALL=()
 declare -A FAILED=()
-SCENARIOS=()
+RUN_SCENARIOS=()
 ANY_FAILED=$START_FAILED
 
 record() { # record KEY TX EFFECTIVE_SECONDS AVG_MS P99_MS TICKS WALL_SECONDS
@@ -364,32 +511,64 @@ measure() {
 target_ready() { # target_ready KEY TARGET PORT: fail the row when the target has no live port.
   local key=$1 target=$2 port=$3
   if [[ -z $port ]]; then fail_run "$key" "$target is not running"; return 1; fi
-  if [[ $target != direct ]] && ! alive "${PROXY_PID[$target]}"; then
+  if [[ $target != direct* ]] && ! alive "${PROXY_PID[$target]}"; then
     fail_run "$key" "$target (pid ${PROXY_PID[$target]}) has exited"; return 1
   fi
 }
 
-run_pgbench() { # run_pgbench SCENARIO TARGET MODE CLIENTS
+# show_jitgate_log TARGET: after a failed run of a jitgate target, the last lines of its log.
+show_jitgate_log() {
+  local f
+  case $1 in
+    jitgate) f=$TMP/jitgate.log ;;
+    jitgate-gw | jitgate-gw-tls) f=$GW_DIR/jitgate.log ;;
+    *) return 0 ;;
+  esac
+  [[ -f $f ]] || return 0
+  log "last lines of $f:"
+  tail -n 8 "$f" | sed -E 's/eyJ[A-Za-z0-9_.-]{20,}/<token>/g; s/^/    | /' | cut -c1-300 >&2
+}
+
+# pg_client TARGET: how pgbench logs in through TARGET: sets PGC_USER, PGC_DB, PGC_SSLMODE and
+# PGC_PASSWORD (empty for trust).
+pg_client() {
+  PGC_USER=postgres PGC_DB=postgres PGC_SSLMODE=disable PGC_PASSWORD=
+  case $1 in
+    direct-tls | pgbouncer-tls) PGC_USER=$BENCH_ROLE PGC_SSLMODE=require PGC_PASSWORD=$BENCH_PASSWORD ;;
+    jitgate-gw) PGC_USER=agent PGC_DB=bench PGC_PASSWORD=$GW_TOKEN ;;
+    jitgate-gw-tls) PGC_USER=agent PGC_DB=bench PGC_SSLMODE=require PGC_PASSWORD=$GW_TOKEN ;;
+  esac
+}
+
+run_pgbench() { # run_pgbench SCENARIO TARGET MODE CLIENTS [extra pgbench flags...]
   local scenario=$1 target=$2 mode=$3 clients=$4 key="$1|$2" port=${PG_TARGET_PORT[$2]:-}
   local jobs=$((clients < 2 ? clients : 2)) tps tx failed stats n avg p99
+  shift 4
   target_ready "$key" "$target" "$port" || return 0
-  local base=(pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -h 127.0.0.1 -p "$port" -U postgres)
+  pg_client "$target"
+  # Exported for pgbench only while this function runs; the password never shows in argv.
+  local -x PGSSLMODE=$PGC_SSLMODE PGPASSWORD=$PGC_PASSWORD PGCONNECT_TIMEOUT=10
+  [[ -n $PGPASSWORD ]] || unset PGPASSWORD
+  local base=(pgbench -n -S -M "$mode" "$@" -c "$clients" -j "$jobs" -h 127.0.0.1 -p "$port"
+    -U "$PGC_USER")
   if ((WARMUP > 0)); then
-    if ! PGCONNECT_TIMEOUT=10 timeout --foreground -k 5 $((WARMUP + 120)) "${base[@]}" -T "$WARMUP" postgres \
+    if ! timeout --foreground -k 5 $((WARMUP + 120)) "${base[@]}" -T "$WARMUP" "$PGC_DB" \
       >"$TMP/warmup.out" 2>&1; then
       show_output "$TMP/warmup.out"
+      show_jitgate_log "$target"
       fail_run "$key" "warm-up pgbench failed"
       return 0
     fi
   fi
   rm -f "$TMP"/pglog.*
-  PGCONNECT_TIMEOUT=10 measure "$key" "$target" "${base[@]}" -T "$DURATION" \
-    --log --log-prefix="$TMP/pglog" postgres
+  measure "$key" "$target" "${base[@]}" -T "$DURATION" \
+    --log --log-prefix="$TMP/pglog" "$PGC_DB"
   tps=$(awk '/^tps = / { print $3; exit }' "$TMP/run.out")
   tx=$(awk -F': ' '/^number of transactions actually processed/ { print $2; exit }' "$TMP/run.out")
   failed=$(awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1]; exit }' "$TMP/run.out")
   if ((M_RC != 0)) || [[ -z $tps || -z $tx || ${failed:-0} != 0 || $tx == 0 ]]; then
     show_output "$TMP/run.out"
+    show_jitgate_log "$target"
     fail_run "$key" "pgbench exit $M_RC, tps='$tps' tx='$tx' failed='${failed:-}'"
     return 0
   fi
@@ -448,25 +627,32 @@ run_sysbench() { # run_sysbench SCENARIO TARGET THREADS
 
 # The scenario list, and for each the targets that apply.
 declare -A SC_KIND=() SC_ARG1=() SC_ARG2=()
-if has_workload pg; then
+if has_workload pg && has_scenario tx; then
   for c in $PG_CLIENTS; do
     for m in $PG_MODES; do
       s="pg -S $m c$c"
-      SCENARIOS+=("$s"); SC_KIND[$s]=pg; SC_ARG1[$s]=$m; SC_ARG2[$s]=$c
+      RUN_SCENARIOS+=("$s"); SC_KIND[$s]=pg; SC_ARG1[$s]=$m; SC_ARG2[$s]=$c
     done
   done
 fi
-if has_workload mysql; then
+if has_workload mysql && has_scenario tx; then
   for t in $MY_THREADS; do
     s="my point_select t$t"
-    SCENARIOS+=("$s"); SC_KIND[$s]=mysql; SC_ARG1[$s]=$t
+    RUN_SCENARIOS+=("$s"); SC_KIND[$s]=mysql; SC_ARG1[$s]=$t
   done
 fi
-((${#SCENARIOS[@]} > 0)) || die "no scenarios (WORKLOADS='$WORKLOADS')"
+if has_workload pg && has_scenario connect; then
+  s="pg -S -C c$CONNECT_CLIENTS"
+  RUN_SCENARIOS+=("$s"); SC_KIND[$s]=pgconnect; SC_ARG1[$s]=simple; SC_ARG2[$s]=$CONNECT_CLIENTS
+fi
+((${#RUN_SCENARIOS[@]} > 0)) || die "no scenarios (WORKLOADS='$WORKLOADS' SCENARIOS='$SCENARIOS')"
 targets_for() { # targets_for SCENARIO INDEX: applicable targets, rotated by INDEX.
   local all=() t i n
   for t in $TARGETS; do
-    [[ ${SC_KIND[$1]} == mysql && $t == pgbouncer ]] && continue
+    case ${SC_KIND[$1]} in
+      mysql) [[ $t == direct || $t == jitgate || $t == haproxy ]] || continue ;;
+      pgconnect) [[ " $CONNECT_TARGETS " == *" $t "* ]] || continue ;;
+    esac
     all+=("$t")
   done
   n=${#all[@]}
@@ -478,12 +664,12 @@ if awk -v l="$LOAD_START" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
   log "WARNING: load average $LOAD_START exceeds $(nproc) cores: expect noisy numbers (try ROUNDS=2)"
 fi
 total=0
-for s in "${SCENARIOS[@]}"; do total=$((total + $(targets_for "$s" 0 | wc -l))); done
+for s in "${RUN_SCENARIOS[@]}"; do total=$((total + $(targets_for "$s" 0 | wc -l))); done
 total=$((total * ROUNDS))
 log "$total runs of ${DURATION}s (+${WARMUP}s warm-up each): about $((total * (DURATION + WARMUP + 1) / 60 + 1)) min"
 run=0 idx=0
 for ((round = 1; round <= ROUNDS; round++)); do
-  for s in "${SCENARIOS[@]}"; do
+  for s in "${RUN_SCENARIOS[@]}"; do
     # Rotating the target order per scenario spreads position effects (e.g. cache state, noise
     # bursts) over all targets; every target of one scenario runs back to back.
     mapfile -t order < <(targets_for "$s" "$idx")
@@ -493,6 +679,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
       log "[$run/$total] round $round: $s -> $t"
       if [[ ${SC_KIND[$s]} == pg ]]; then
         run_pgbench "$s" "$t" "${SC_ARG1[$s]}" "${SC_ARG2[$s]}"
+      elif [[ ${SC_KIND[$s]} == pgconnect ]]; then
+        run_pgbench "$s" "$t" "${SC_ARG1[$s]}" "${SC_ARG2[$s]}" -C
       else
         run_sysbench "$s" "$t" "${SC_ARG1[$s]}"
       fi
@@ -502,48 +690,66 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # The table.
-row_values() { # row_values KEY: "tps avg p99 cpu_s_per_1k cpu_pct" or nothing when failed/absent.
+row_values() { # row_values KEY: "tps avg p99 cpu_us_per_tx cpu_pct" or nothing when failed/absent.
   local k=$1
   [[ -n ${FAILED[$k]:-} || -z ${ACC_TX[$k]:-} ]] && return 0
   awk -v tx="${ACC_TX[$k]}" -v dur="${ACC_DUR[$k]}" -v ls="${ACC_LATSUM[$k]}" \
     -v ps="${ACC_P99SUM[$k]}" -v n="${ACC_N[$k]}" -v ticks="${ACC_TICKS[$k]}" \
     -v wall="${ACC_WALL[$k]}" -v hz="$CLK_TCK" 'BEGIN {
       cpu = "-"; pct = "-"
-      if (ticks >= 0) { cpu = sprintf("%.4f", ticks / hz / tx * 1000); pct = sprintf("%.0f", ticks / hz / wall * 100) }
+      if (ticks >= 0) { cpu = sprintf("%.1f", ticks / hz / tx * 1e6); pct = sprintf("%.0f", ticks / hz / wall * 100) }
       printf "%.1f %.3f %.3f %s %s\n", tx / dur, ls / tx, ps / n, cpu, pct }'
 }
 
+# reference_of SCENARIO TARGET: the target whose row `x dir`, `+avg ms` and `+p99 ms` compare
+# with: a TLS proxy with direct-tls (same client-side work: TLS and a password check), direct-tls
+# with direct (what TLS and SCRAM cost PostgreSQL) when direct runs in SCENARIO, everything else
+# with direct; none (itself) for direct, and for direct-tls without direct.
+reference_of() {
+  case $2 in
+    direct) ;;
+    direct-tls) targets_for "$1" 0 | grep -qx direct && echo direct ;;
+    *-tls) echo direct-tls ;;
+    *) echo direct ;;
+  esac
+  return 0
+}
+
 print_table() {
-  local fmt='%-22s %-10s %10s %7s %8s %8s %8s %8s %10s %6s\n' s t vals d_vals
-  local params="DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS"
+  local fmt='%-22s %-14s %10s %7s %8s %8s %8s %8s %10s %6s\n' s t vals d_vals ref
+  local params="DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS SCENARIOS=\"$SCENARIOS\""
   has_workload pg && params+=" pgbench-scale=$SCALE"
   has_workload mysql && params+=" sysbench-rows=$MY_TABLE_SIZE"
   printf '# jitgate e2e bench: %s, %s cores, load avg %s -> %s, %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$(nproc)" "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg)" "$params"
   # shellcheck disable=SC2059
-  printf "$fmt" scenario target TPS 'x dir' 'avg ms' '+avg ms' 'p99 ms' '+p99 ms' 'cpu s/1k' 'cpu %'
-  for s in "${SCENARIOS[@]}"; do
-    d_vals=$(row_values "$s|direct")
+  printf "$fmt" scenario target TPS 'x dir' 'avg ms' '+avg ms' 'p99 ms' '+p99 ms' 'cpu us/tx' 'cpu %'
+  for s in "${RUN_SCENARIOS[@]}"; do
     while read -r t; do
+      ref=$(reference_of "$s" "$t")
+      d_vals=
+      [[ -n $ref ]] && d_vals=$(row_values "$s|$ref")
       vals=$(row_values "$s|$t")
       if [[ -z $vals ]]; then
         # shellcheck disable=SC2059
         printf "$fmt" "$s" "$t" FAILED - - - - - - -
         continue
       fi
-      awk -v s="$s" -v t="$t" -v v="$vals" -v d="$d_vals" -v fmt="$fmt" 'BEGIN {
+      awk -v s="$s" -v t="$t" -v v="$vals" -v d="$d_vals" -v ref="$ref" -v fmt="$fmt" 'BEGIN {
         split(v, a, " "); nd = split(d, b, " ")
         ratio = "-"; davg = "-"; dp99 = "-"
-        if (nd == 5 && t != "direct") {
+        if (nd == 5) {
           ratio = sprintf("%.2f", a[1] / b[1])
           davg = sprintf("%+.3f", a[2] - b[2]); dp99 = sprintf("%+.3f", a[3] - b[3])
-        } else if (t == "direct") { ratio = "1.00" }
+        } else if (ref == "") { ratio = "1.00" }
         printf fmt, s, t, sprintf("%.0f", a[1]), ratio, sprintf("%.3f", a[2]), davg,
           sprintf("%.3f", a[3]), dp99, a[4], a[5] }'
     done < <(targets_for "$s" 0)
   done
-  printf '# x dir = TPS / direct TPS; +avg/+p99 = latency added vs direct; cpu s/1k = proxy process\n'
-  printf '# utime+stime seconds per 1000 transactions; cpu %% = proxy CPU over the run (100 = one core).\n'
+  printf '# x dir = TPS / reference TPS; +avg/+p99 = latency added vs the reference, which is direct-tls\n'
+  printf '# for *-tls proxies, direct for direct-tls and every other target (1.00: no reference run).\n'
+  printf '# cpu us/tx = proxy process utime+stime microseconds per transaction (per connection in -C\n'
+  printf '# scenarios, whose TPS is connections/s); cpu %% = proxy CPU over the run (100 = one core).\n'
   printf '# pgbench latencies from its per-transaction logs; sysbench avg = latency sum / events, p99 from its histogram.\n'
 }
 
