@@ -357,6 +357,10 @@ absl::Status ReadResourceBackend(const Ctx& ctx, absl::string_view path,
     JG_ASSIGN_OR_RETURN(resource.database,
                         ReadText(ctx, absl::StrCat(path, ".database"), *database,
                                  kPgIdentifierLengthMax, "a database name"));
+  } else if (resource.database.size() > kPgIdentifierLengthMax) {
+    return Invalid(ctx, path,
+                   absl::StrCat("the resource name is longer than ", kPgIdentifierLengthMax,
+                                " bytes, so it cannot be the database name: give \"database\""));
   }
   if (const picojson::value* user = Find(object, "user"); user != nullptr) {
     JG_ASSIGN_OR_RETURN(resource.user, ReadText(ctx, absl::StrCat(path, ".user"), *user,

@@ -231,12 +231,14 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   grant_.reset();
   policy_name_.clear();
   grant_expires_ms_ = 0;
+  token_ends_first_ = false;
   backend_pid_ = 0;
   backend_key_seen_ = false;
   up_walker_.Reset();
   down_walker_.Reset();
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;
+  keys_retried_ = false;
 }
 
 void PgSession::Abandon() {
@@ -691,9 +693,15 @@ void PgSession::Authenticate(int64_t now_ms) {
     const uint64_t generation = env_.keys->generation();
     auth::Verdict verdict = env_.validator->Validate(token_, now_s);
     ++stats_->tokens_validated;
-    if (verdict.error == auth::TokenError::kUnknownKey && phase_ == Phase::kAwaitPassword) {
+    if (verdict.error == auth::TokenError::kUnknownKey && !keys_retried_) {
       // Keys may have rotated: ask for a refresh and retry when a new set is in (or give up).
-      (void)env_.keys->RequestRefresh();
+      // A refused request means the set was refreshed within unknown_kid_refresh_min_s: it is
+      // as fresh as the rate limit allows, so the kid is unknown now.
+      if (!env_.keys->RequestRefresh()) {
+        keys_retried_ = true;
+        Authenticate(now_ms);
+        return;
+      }
       keys_generation_ = generation;
       keys_deadline_ms_ = now_ms + kKeysWaitMs;
       phase_ = Phase::kAwaitKeys;
@@ -747,7 +755,11 @@ void PgSession::Authorize(int64_t now_ms) {
   grant_ = *std::move(grant);
   ++stats_->grants_issued;
   // Grants are kept in wall-clock time; the session compares in the shard's monotonic clock.
-  grant_expires_ms_ = now_ms + (grant_->expires_at_ms - internal::WallMilliseconds());
+  // A reused grant may outlive this session's token: the session ends at the earlier of the two.
+  const int64_t wall_ms = internal::WallMilliseconds();
+  const int64_t token_end_ms = identity_->expires_at_s * 1000;
+  token_ends_first_ = token_end_ms < grant_->expires_at_ms;
+  grant_expires_ms_ = now_ms + (std::min(grant_->expires_at_ms, token_end_ms) - wall_ms);
   JG_LOG(kInfo,
          "event=grant shard=%u session=%lu client=%s subject=%s resource=%s policy=%s grant=%s "
          "expires_in_ms=%ld",
@@ -765,13 +777,10 @@ void PgSession::OnTimer(int64_t now_ms) {
   switch (phase_) {
     case Phase::kAwaitKeys:
       if (env_.keys->generation() != keys_generation_) {
-        phase_ = Phase::kAwaitPassword;  // retry once with the new set
-        keys_generation_ = env_.keys->generation();
-        const uint64_t seen = keys_generation_;
+        // A new key set is in: retry once; a kid still unknown is refused now.
+        phase_ = Phase::kAwaitPassword;
+        keys_retried_ = true;
         Authenticate(now_ms);
-        if (phase_ == Phase::kAwaitKeys) {
-          keys_generation_ = seen;
-        }
         return;
       }
       if (now_ms >= keys_deadline_ms_) {

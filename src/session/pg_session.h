@@ -200,6 +200,7 @@ class PgSession {
   int64_t started_ms_ = 0;
   int64_t keys_deadline_ms_ = 0;
   uint64_t keys_generation_ = 0;
+  bool keys_retried_ = false;  // the token was re-checked after a key refresh already
   bool connect_wanted_ = false;
   bool cancel_ = false;
 
@@ -217,7 +218,8 @@ class PgSession {
   std::shared_ptr<const Identity> identity_;
   std::shared_ptr<const grants::Grant> grant_;
   std::string policy_name_;
-  int64_t grant_expires_ms_ = 0;
+  int64_t grant_expires_ms_ = 0;  // the session's end: min(grant end, token exp), monotonic
+  bool token_ends_first_ = false;  // the token's exp comes before the (reused) grant's end
 
   // Backend leg.
   std::unique_ptr<tls::Stream> backend_tls_;

@@ -538,6 +538,13 @@ void PgSession::CompleteCut() {
   JG_LOG(kNotice, "event=grant_expired_cut shard=%u session=%lu subject=%s resource=%s grant=%s",
          shard_index_, session_id_, Clip(identity_->subject, 64).c_str(), resource.name.c_str(),
          grant_->id.c_str());
+  if (token_ends_first_) {
+    Fail(EndReason::kGrantExpired, "57P01",
+         "jitgate: the access token of this session has expired (grant " + grant_->id +
+             " for resource \"" + resource.name + "\"); the session is closed",
+         "Connect again with a fresh token.");
+    return;
+  }
   Fail(EndReason::kGrantExpired, "57P01",
        "jitgate: grant " + grant_->id + " for resource \"" + resource.name +
            "\" has expired; the session is closed",

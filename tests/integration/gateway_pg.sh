@@ -221,6 +221,20 @@ jg_check_quiet "a 64 KiB token: refused with a protocol error, not a crash" \
   bash -c "'$probe' query '$(conn "$big")' 'SELECT 1' | grep -qE 'sqlstate=(28P01|08P01)'"
 jg_check_quiet "a token with no role or group: 28000 (no policy)" \
   expect_sqlstate 28000 "$(conn "$(mint --drop-claim roles --scope Orders.Read)")"
+# Key rotation: the issuer publishes a second key; a token signed with it is accepted once the
+# unknown kid has triggered a refresh of the key set (at most once a second in this config).
+python3 - "$work/keys/jwks.json" "$work/otherkeys/jwks.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+a["keys"] += b["keys"]
+json.dump(a, open(sys.argv[1] + ".new", "w"))
+PY
+mv "$work/keys/jwks.json.new" "$work/keys/jwks.json"
+sleep 1.2
+rotated=$("$JITGATE" token mint --dev-key "$work/otherkeys/dev-key.pem" --issuer "$issuer" \
+  --audience "$audience" --tenant "$tenant" --role Orders.Read)
+jg_check_quiet "a token signed with a newly published key is accepted after a key refresh" \
+  "$probe" query "$(conn "$rotated")" "SELECT 1"
 jg_check_quiet "jitgate still serving after the hostile tokens" \
   "$probe" query "$(conn "$token")" "SELECT 1"
 
