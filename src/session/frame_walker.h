@@ -103,7 +103,15 @@ FrameWalker::Status FrameWalker::Advance(std::span<const std::byte> bytes, bool 
         const uint32_t length = parsers::pg::internal::LoadUint32(p + 1);
         if (length >= 4 && length - 4 <= left - parsers::pg::kTaggedHeaderSize) {
           const char type = static_cast<char>(p[0]);
-          if (!parsers::pg::IsKnownType(direction_, type) || length + 1 > frame_size_max_) {
+          // Large frames also get the per-type limits (DecodeFrame knows them); small ones are
+          // below every limit, so the common case costs two compares.
+          const bool invalid =
+              !parsers::pg::IsKnownType(direction_, type) || length + 1 > frame_size_max_ ||
+              (length > parsers::pg::kSmallMessageLimit - 1 &&
+               parsers::pg::DecodeFrame(bytes.subspan(at, parsers::pg::kTaggedHeaderSize),
+                                        direction_, frame_size_max_)
+                       .status == parsers::pg::DecodeStatus::kInvalid);
+          if (invalid) {
             std::copy(p, p + parsers::pg::kTaggedHeaderSize, header_.begin());
             header_have_ = parsers::pg::kTaggedHeaderSize;
             BeginFrame();  // records the reason

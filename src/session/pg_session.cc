@@ -234,6 +234,8 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   token_ends_first_ = false;
   backend_pid_ = 0;
   backend_key_seen_ = false;
+  client_key_ = {};
+  backend_key_ = {};
   up_walker_.Reset();
   down_walker_.Reset();
   tx_status_ = pg::kTxIdle;
