@@ -1820,6 +1820,70 @@ TEST_F(PgSessionTest, Protocol30WithoutOptionsGetsNoNegotiate) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Mutated peer bytes in every phase: never a crash or a failed check, and the client only ever
+// gets whole messages (the header's invariant on to_client()).
+
+TEST_F(PgSessionTest, MutatedBytesInEveryPhase) {
+  uint64_t rng = 0x2545f4914f6cdd1dull;
+  const auto next = [&rng] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  const auto mutate = [&next](Bytes bytes) {
+    const int flips = 1 + static_cast<int>(next() % 3);
+    for (int i = 0; i < flips && !bytes.empty(); ++i) {
+      bytes[next() % bytes.size()] = std::byte(next());
+    }
+    if (next() % 4 == 0 && !bytes.empty()) {
+      bytes.resize(next() % bytes.size());
+    }
+    return bytes;
+  };
+  const std::string token = Mint();
+  const Bytes forwarded_down =
+      Concat({DataRow({"a", "bc"}), CommandComplete("SELECT 1"), Ready('I')});
+  const Bytes forwarded_up = Concat({Query("select 1"), Tagged('S', std::string_view())});
+  for (int round = 0; round < 400; ++round) {
+    SCOPED_TRACE(round);
+    std::unique_ptr<PgSession> session = NewSession();
+    Bytes out;
+    switch (round % 4) {
+      case 0:
+        session->OnClientBytes(mutate(Startup("orders")), kStartMs);
+        break;
+      case 1:
+        session->OnClientBytes(Startup("orders"), kStartMs);
+        out = Drain(session->to_client());
+        session->OnClientBytes(mutate(Password(token)), kStartMs);
+        break;
+      case 2:
+        ASSERT_NO_FATAL_FAILURE(Login(*session, "orders", token));
+        ASSERT_TRUE(session->TakeConnectRequest());
+        session->OnBackendConnected(0, "", kStartMs);
+        (void)Drain(session->to_backend());
+        session->OnBackendBytes(mutate(TrustStartup()), kStartMs);
+        break;
+      case 3: {
+        ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+        const Bytes up = mutate(forwarded_up);
+        EXPECT_LE(session->InspectUp(up, kStartMs), up.size());
+        const Bytes down = mutate(forwarded_down);
+        EXPECT_LE(session->InspectDown(down, kStartMs), down.size());
+        break;
+      }
+    }
+    session->OnTimer(kStartMs + 1);
+    Append(out, Drain(session->to_client()));
+    if (!out.empty() && out[0] != std::byte{'N'}) {
+      (void)Frames(out);  // fails the test on a partial message
+    }
+    (void)Drain(session->to_backend());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reuse and forwarding checks.
 
 TEST_F(PgSessionTest, StartClearsAPreviousUse) {
