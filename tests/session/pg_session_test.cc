@@ -445,9 +445,19 @@ class ScramServer {
   }
 
   // The client-first-message (after the gs2 header) -> server-first-message.
+  // With channel binding (SCRAM-SHA-256-PLUS): the tls-server-end-point value of our
+  // certificate, which the client must bind to.
+  void SetChannelBinding(std::span<const std::byte> binding) {
+    binding_.assign(binding.begin(), binding.end());
+  }
+
   std::string First(std::string_view client_first) {
-    EXPECT_TRUE(client_first.starts_with("n,,")) << client_first;
-    client_first_bare_ = std::string(client_first.substr(3));
+    // gs2-header: "n,," / "y,," without binding, "p=tls-server-end-point,," with it.
+    const size_t second_comma = client_first.find(',', client_first.find(',') + 1);
+    EXPECT_NE(second_comma, std::string_view::npos) << client_first;
+    gs2_header_ = std::string(client_first.substr(0, second_comma + 1));
+    EXPECT_EQ(gs2_header_, binding_.empty() ? "n,," : "p=tls-server-end-point,,");
+    client_first_bare_ = std::string(client_first.substr(second_comma + 1));
     const std::string client_nonce = Attribute(client_first_bare_, 'r');
     EXPECT_FALSE(client_nonce.empty());
     nonce_ = client_nonce + "ServerNonce3rd";
@@ -460,7 +470,11 @@ class ScramServer {
     const size_t proof_at = client_final.find(",p=");
     EXPECT_NE(proof_at, std::string_view::npos);
     const std::string without_proof(client_final.substr(0, proof_at));
-    EXPECT_EQ(Attribute(without_proof, 'c'), "biws");  // base64("n,,")
+    std::vector<unsigned char> cbind(gs2_header_.begin(), gs2_header_.end());
+    for (std::byte b : binding_) {
+      cbind.push_back(std::to_integer<unsigned char>(b));
+    }
+    EXPECT_EQ(Attribute(without_proof, 'c'), Base64(cbind));  // "biws" = base64("n,,")
     EXPECT_EQ(Attribute(without_proof, 'r'), nonce_);
     const std::string auth_message =
         absl::StrCat(client_first_bare_, ",", server_first_, ",", without_proof);
@@ -486,6 +500,8 @@ class ScramServer {
  private:
   static constexpr int kIterations = 4096;
   std::vector<unsigned char> salt_;
+  std::vector<std::byte> binding_;
+  std::string gs2_header_;
   Digest salted_{};
   std::string client_first_bare_;
   std::string server_first_;
@@ -515,12 +531,14 @@ std::string ConfigJson(const std::string& cert, const std::string& key) {
       "ledger": {"protocol": "postgres", "address": "127.0.0.1:5433", "user": "gw_scram"},
       "short": {"protocol": "postgres", "address": "127.0.0.1:5434", "user": "jitgate"},
       "vault": {"protocol": "postgres", "address": "127.0.0.1:5435", "user": "jitgate"},
-      "hidden": {"protocol": "postgres", "address": "127.0.0.1:5436", "user": "jitgate"}
+      "hidden": {"protocol": "postgres", "address": "127.0.0.1:5436", "user": "jitgate"},
+      "secure": {"protocol": "postgres", "address": "127.0.0.1:5437", "user": "gw_tls",
+                 "tls": "require"}
     },
     "identity": {"issuer": ")", kIssuer, R"(", "audience": ")", kAudience, R"(",
                  "jwks_file": "/nonexistent/jwks.json"},
     "policies": [
-      {"name": "agents", "match": {"roles": ["db.read"]}, "resources": ["orders", "ledger"],
+      {"name": "agents", "match": {"roles": ["db.read"]}, "resources": ["orders", "ledger", "secure"],
        "access": {"mode": "auto", "max_duration_s": 900}},
       {"name": "brief", "match": {"roles": ["db.read"]}, "resources": ["short"],
        "access": {"mode": "auto", "max_duration_s": 1}},
@@ -544,6 +562,7 @@ class PgSessionTest : public ::testing::Test {
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     config_ = std::make_unique<config::Config>(*std::move(parsed));
     config_->resources[ResourceIndex("ledger")].password = kScramPassword;
+    config_->resources[ResourceIndex("secure")].password = kScramPassword;
 
     absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(*config_);
     ASSERT_TRUE(table.ok()) << table.status();
@@ -582,7 +601,13 @@ class PgSessionTest : public ::testing::Test {
     env_.keys = keys_.get();
     env_.cancels = cancels_.get();
     env_.listener_tls = {nullptr, server_tls_.get()};
+    tls::ClientOptions client_options;
+    client_options.verify = tls::ClientOptions::Verify::kNone;  // "tls": "require"
+    absl::StatusOr<std::unique_ptr<tls::Context>> backend = tls::Context::Client(client_options);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    backend_tls_ = *std::move(backend);
     env_.resource_tls.assign(config_->resources.size(), nullptr);
+    env_.resource_tls[ResourceIndex("secure")] = backend_tls_.get();
   }
 
   uint32_t ResourceIndex(std::string_view name) const {
@@ -664,6 +689,7 @@ class PgSessionTest : public ::testing::Test {
   std::unique_ptr<auth::Validator> validator_;
   std::unique_ptr<CancelRegistry> cancels_;
   std::unique_ptr<tls::Context> server_tls_;
+  std::unique_ptr<tls::Context> backend_tls_;
   GatewayEnv env_;
   SessionStats stats_;
   uint64_t session_count_ = 0;
@@ -1560,6 +1586,187 @@ TEST_F(PgSessionTest, CleartextPasswordToTheBackend) {
   EXPECT_TRUE(session->forwarding());
   // The client never sees the gateway's credential.
   EXPECT_FALSE(Contains(Drain(session->to_client()), kScramPassword));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend over TLS ("tls": "require"): SSLRequest, the gateway's TLS client, SCRAM-SHA-256-PLUS
+// bound to the backend's certificate.
+
+// An in-memory TLS server playing the database, talking to a session's backend leg.
+class TlsBackend {
+ public:
+  explicit TlsBackend(const tls::Context& server_context) {
+    JG_CHECK(stream_.Init(server_context, tls::Role::kServer, "").ok());
+  }
+
+  // Moves ciphertext both ways until neither side has anything more to say.
+  void Exchange(PgSession& session, int64_t now_ms) {
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      const Bytes in = Drain(session.to_backend());
+      if (!in.empty()) {
+        Append(wire_, in);
+        size_t at = 0;
+        while (at < in.size()) {
+          const size_t fed = stream_.Feed(std::span(in).subspan(at));
+          at += fed;
+          if (fed == 0) {
+            ReadAvailable();
+          }
+        }
+        moved = true;
+      }
+      if (!stream_.handshake_done()) {
+        const tls::Progress progress = stream_.Handshake();
+        ASSERT_NE(progress, tls::Progress::kFailed) << stream_.error();
+      }
+      ReadAvailable();
+      Bytes out;
+      std::array<std::byte, 16384> chunk;
+      for (size_t taken; (taken = stream_.TakeOutput(chunk)) > 0;) {
+        out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<ptrdiff_t>(taken));
+      }
+      if (!out.empty()) {
+        session.OnBackendBytes(out, now_ms);
+        moved = true;
+      }
+      if (!moved) {
+        return;
+      }
+    }
+    FAIL() << "TLS exchange did not settle";
+  }
+
+  void Send(std::span<const std::byte> plaintext) {
+    while (!plaintext.empty()) {
+      const tls::WriteResult result = stream_.Write(plaintext);
+      ASSERT_NE(result.status, tls::IoStatus::kFailed) << stream_.error();
+      ASSERT_GT(result.bytes, 0u);
+      plaintext = plaintext.subspan(result.bytes);
+    }
+  }
+
+  Bytes TakePlaintext() { return std::exchange(plaintext_, {}); }
+  const Bytes& wire_from_session() const { return wire_; }
+  tls::Stream& stream() { return stream_; }
+
+ private:
+  void ReadAvailable() {
+    std::array<std::byte, 16384> buffer;
+    for (;;) {
+      const tls::ReadResult result = stream_.Read(buffer);
+      if (result.bytes == 0) {
+        return;
+      }
+      plaintext_.insert(plaintext_.end(), buffer.begin(),
+                        buffer.begin() + static_cast<ptrdiff_t>(result.bytes));
+    }
+  }
+
+  tls::Stream stream_;
+  Bytes plaintext_;
+  Bytes wire_;
+};
+
+TEST_F(PgSessionTest, BackendTlsWithScramSha256Plus) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(Login(*session, "secure", Mint()));
+  ASSERT_TRUE(session->TakeConnectRequest());
+  session->OnBackendConnected(0, "", kStartMs);
+  EXPECT_EQ(Drain(session->to_backend()), RequestPacket(pg::kSslRequestCode));
+  session->OnBackendBytes(Bytes{std::byte{'S'}}, kStartMs);
+  ASSERT_EQ(session->end(), EndReason::kNone) << EndReasonName(session->end());
+
+  TlsBackend backend(*server_tls_);
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  ASSERT_TRUE(backend.stream().handshake_done());
+  const Bytes startup = backend.TakePlaintext();
+  size_t size = 0;
+  const Params params = DecodeBackendStartup(startup, &size);
+  EXPECT_EQ(size, startup.size());
+  EXPECT_EQ(Find(params, "user"), "gw_tls");
+  EXPECT_EQ(Find(params, "database"), "secure");
+  EXPECT_FALSE(Contains(backend.wire_from_session(), "gw_tls"));  // encrypted on the wire
+
+  // The backend offers -PLUS; the gateway, holding the certificate's hash, takes it.
+  const std::array<std::string_view, 2> mechanisms = {"SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"};
+  ASSERT_NO_FATAL_FAILURE(backend.Send(Encoded([&](std::span<std::byte> out) {
+    return pg::EncodeAuthenticationSasl(mechanisms, out);
+  })));
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  std::vector<Msg> sent = Frames(backend.TakePlaintext());
+  ASSERT_EQ(Types(sent), "p");
+  pg::SaslInitialResponse initial;
+  ASSERT_EQ(pg::DecodeSaslInitialResponse(sent[0].body, initial), pg::InvalidReason::kNone);
+  EXPECT_EQ(initial.mechanism, "SCRAM-SHA-256-PLUS");
+  const absl::StatusOr<tls::EndPoint> end_point = backend.stream().tls_server_end_point();
+  ASSERT_TRUE(end_point.ok()) << end_point.status();
+  ScramServer server(kScramPassword);
+  server.SetChannelBinding(end_point->view());
+  const std::string server_first = server.First(AsText(initial.response));
+  ASSERT_NO_FATAL_FAILURE(backend.Send(AuthWithData(pg::kAuthSaslContinue, server_first)));
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  sent = Frames(backend.TakePlaintext());
+  ASSERT_EQ(Types(sent), "p");
+  const std::string server_final = server.Final(AsText(sent[0].body));
+  ASSERT_FALSE(server_final.empty()) << "the gateway's proof did not verify";
+  ASSERT_NO_FATAL_FAILURE(
+      backend.Send(Concat({AuthWithData(pg::kAuthSaslFinal, server_final), TrustStartup()})));
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  ASSERT_EQ(session->end(), EndReason::kNone) << EndReasonName(session->end());
+  EXPECT_EQ(Types(Frames(Drain(session->to_client()))), "RSSKZ");
+  ASSERT_TRUE(session->forwarding());
+  EXPECT_TRUE(session->owned(0));  // TLS on the backend leg: no zero-copy either way
+  EXPECT_TRUE(session->owned(1));
+
+  // Forwarding: the client's plaintext is encrypted to the backend and back.
+  session->OnClientBytes(Query("select 'over tls'"), kStartMs);
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  EXPECT_EQ(backend.TakePlaintext(), Query("select 'over tls'"));
+  ASSERT_NO_FATAL_FAILURE(backend.Send(Concat({DataRow({"over tls"}), Ready('I')})));
+  ASSERT_NO_FATAL_FAILURE(backend.Exchange(*session, kStartMs));
+  EXPECT_EQ(Types(Frames(Drain(session->to_client()))), "DZ");
+  EXPECT_FALSE(Contains(backend.wire_from_session(), "over tls"));
+}
+
+TEST_F(PgSessionTest, BackendRefusingTlsIsUnavailable) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(Login(*session, "secure", Mint()));
+  ASSERT_TRUE(session->TakeConnectRequest());
+  session->OnBackendConnected(0, "", kStartMs);
+  (void)Drain(session->to_backend());
+  session->OnBackendBytes(Bytes{std::byte{'N'}}, kStartMs);
+  EXPECT_EQ(session->end(), EndReason::kBackendUnavailable);
+  const ErrorInfo error = OnlyError(Drain(session->to_client()));
+  EXPECT_EQ(error.code, "08006");
+  EXPECT_THAT(error.message, HasSubstr("TLS"));
+  EXPECT_TRUE(session->to_backend().empty());  // no StartupMessage in plaintext
+}
+
+TEST_F(PgSessionTest, BackendBytesAfterItsTlsYesAreRefused) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(Login(*session, "secure", Mint()));
+  ASSERT_TRUE(session->TakeConnectRequest());
+  session->OnBackendConnected(0, "", kStartMs);
+  (void)Drain(session->to_backend());
+  session->OnBackendBytes(Concat({Bytes{std::byte{'S'}}, AuthOk()}), kStartMs);
+  EXPECT_EQ(session->end(), EndReason::kBackendProtocol);
+  EXPECT_EQ(OnlyError(Drain(session->to_client())).code, "08006");
+}
+
+TEST_F(PgSessionTest, BackendTlsHandshakeGarbageIsUnavailable) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(Login(*session, "secure", Mint()));
+  ASSERT_TRUE(session->TakeConnectRequest());
+  session->OnBackendConnected(0, "", kStartMs);
+  (void)Drain(session->to_backend());
+  session->OnBackendBytes(Bytes{std::byte{'S'}}, kStartMs);
+  EXPECT_FALSE(Drain(session->to_backend()).empty());  // the ClientHello
+  session->OnBackendBytes(Bytes{std::byte{0x15}, std::byte{0x03}, std::byte{0x03}, std::byte{0},
+                                std::byte{2}, std::byte{2}, std::byte{40}},
+                          kStartMs);  // a fatal handshake_failure alert
+  EXPECT_EQ(session->end(), EndReason::kBackendUnavailable);
+  EXPECT_EQ(OnlyError(Drain(session->to_client())).code, "08006");
 }
 
 // ---------------------------------------------------------------------------------------------
