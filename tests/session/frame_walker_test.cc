@@ -319,12 +319,11 @@ TEST(FrameWalkerTest, InvalidIsSticky) {
   EXPECT_EQ(calls, 1);
 }
 
-// The fast path (a whole frame inside the chunk) skips DecodeFrame's per-type body limits
-// (frame.cc TypeLimit: Sync, Flush, Close, ... at most kSmallMessageLimit), which the slow path
-// (a header that straddles chunks, BeginFrame -> DecodeFrame) applies. So a frontend Sync of
-// 10001 bytes is accepted when it arrives whole and refused when it is split. Disabled until
-// frame_walker.h's fast path applies the same check.
-TEST(FrameWalkerTest, DISABLED_FrontendTypeLimitSameWholeOrSplit) {
+// The per-type body limits (frame.cc TypeLimit: Sync, Flush, Close, ... at most
+// kSmallMessageLimit) hold on the fast path (a whole frame inside the chunk) as on the slow path
+// (a header that straddles chunks): a frontend Sync of length 10001 is refused both ways, one of
+// length 10000 accepted both ways. (Regression: the fast path used to skip them.)
+TEST(FrameWalkerTest, FrontendTypeLimitSameWholeOrSplit) {
   WalkerSpec spec;
   spec.direction = pg::Direction::kFrontend;
   spec.interest = "Q";
@@ -335,6 +334,9 @@ TEST(FrameWalkerTest, DISABLED_FrontendTypeLimitSameWholeOrSplit) {
   EXPECT_EQ(split.reason, pg::InvalidReason::kLengthAboveTypeLimit);
   EXPECT_EQ(whole.status, split.status);
   EXPECT_EQ(whole.reason, split.reason);
+  const Bytes fits = Frame('S', std::string(pg::kSmallMessageLimit - 4, '\0'));  // length 10000
+  EXPECT_EQ(Walk(fits, {}, spec).status, FrameWalker::Status::kOk);
+  EXPECT_EQ(Walk(fits, {3}, spec).status, FrameWalker::Status::kOk);
 }
 
 // ---------------------------------------------------------------------------------------------

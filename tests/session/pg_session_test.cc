@@ -1508,11 +1508,9 @@ TEST_F(PgSessionTest, BackendNoticeDuringStartupIsRelayedInOrder) {
   EXPECT_TRUE(Contains(client[1].body, "the backend says hello"));
 }
 
-// A backend without BackendKeyData: the client gets pid 0 and a key that matches nothing. On a
-// reused PgSession it gets the previous session's client key instead: FinishStartup leaves
-// client_key_ as it was when backend_key_seen_ is false, and Start() does not clear it.
-// Disabled until fixed.
-TEST_F(PgSessionTest, DISABLED_NoBackendKeyDataGivesAZeroKey) {
+// A backend without BackendKeyData: the client gets pid 0 and a key that matches nothing, also
+// on a reused PgSession. (Regression: the previous session's client key was handed out.)
+TEST_F(PgSessionTest, NoBackendKeyDataGivesAZeroKey) {
   PgSession session(env_, nullptr, &stats_, 0);
   session.Start(kInsecureListener, 1, "a", kStartMs);
   ASSERT_NO_FATAL_FAILURE(ReachForwarding(session, "orders"));  // registers a real key
@@ -1923,9 +1921,9 @@ TEST_F(PgSessionTest, GrantExpiryWithTlsOnTheClientLeg) {
 
 // The grant store reuses an active grant for the same (subject, resource, policy) even when the
 // new token expires earlier (store.h IssueAuto: "the session ends at the earlier of the grant's
-// end and its own token's exp"). The session must then end at the token's exp. It does not:
-// PgSession::Authorize sets grant_expires_ms_ from the grant alone. Disabled until fixed.
-TEST_F(PgSessionTest, DISABLED_ReusedGrantStillEndsAtTheTokensExp) {
+// end and its own token's exp"): the session then ends at the token's exp. (Regression: it used
+// to end at the grant's.)
+TEST_F(PgSessionTest, ReusedGrantStillEndsAtTheTokensExp) {
   std::unique_ptr<PgSession> first = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwarding(*first, "orders"));  // grant: 900 s
   std::unique_ptr<PgSession> second = NewSession();
@@ -1935,8 +1933,15 @@ TEST_F(PgSessionTest, DISABLED_ReusedGrantStillEndsAtTheTokensExp) {
   std::vector<Msg> client;
   ASSERT_NO_FATAL_FAILURE(ConnectTrust(*second, &client));
   EXPECT_EQ(second->grant_id(), first->grant_id());  // reused
-  second->OnTimer(kStartMs + 300'000);  // the token ended 3 minutes ago
-  EXPECT_NE(second->end(), EndReason::kNone);
+  second->OnTimer(kStartMs + 100'000);  // the token has 20 s left
+  EXPECT_EQ(second->end(), EndReason::kNone);
+  second->OnTimer(kStartMs + 121'000);  // the token has ended; the grant has 13 minutes left
+  EXPECT_EQ(second->end(), EndReason::kGrantExpired);
+  const ErrorInfo error = OnlyError(Drain(second->to_client()));
+  EXPECT_EQ(error.code, "57P01");
+  EXPECT_THAT(error.message, HasSubstr(std::string(first->grant_id())));
+  first->OnTimer(kStartMs + 121'000);  // the first session's token lives on
+  EXPECT_EQ(first->end(), EndReason::kNone);
 }
 
 // ---------------------------------------------------------------------------------------------
