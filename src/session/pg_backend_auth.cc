@@ -256,7 +256,29 @@ BackendAuth::BackendAuth(const BackendAuthParams& params)
     : user_(params.user),
       password_(params.password),
       channel_binding_(AsChars(params.channel_binding)),
-      require_channel_binding_(params.require_channel_binding) {}
+      require_channel_binding_(params.require_channel_binding),
+      key_cache_(params.key_cache) {}
+
+ScramKeyCache::~ScramKeyCache() { OPENSSL_cleanse(entries_.data(), sizeof(entries_)); }
+
+bool ScramKeyCache::Find(const Digest& id, Digest* salted_password) const {
+  for (const Entry& entry : entries_) {
+    if (entry.used && CRYPTO_memcmp(entry.id.data(), id.data(), id.size()) == 0) {
+      *salted_password = entry.salted;
+      ++hits_;
+      return true;
+    }
+  }
+  return false;
+}
+
+void ScramKeyCache::Insert(const Digest& id, const Digest& salted_password) {
+  Entry& entry = entries_[next_];
+  next_ = (next_ + 1) % entries_.size();
+  entry.id = id;
+  entry.salted = salted_password;
+  entry.used = true;
+}
 
 BackendAuth::~BackendAuth() {
   OPENSSL_cleanse(password_.data(), password_.size());
@@ -498,10 +520,25 @@ BackendAuth::Step BackendAuth::OnSaslContinue(std::span<const std::byte> data) {
                    ",r=", AbslView(nonce));
   const std::string auth_message = absl::StrCat(client_first_bare_, ",", AbslView(server_first),
                                                 ",", client_final_without_proof);
-  bool ok = PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()),
+  // The cache key: SHA-256 over (password, salt, iterations), each length-prefixed.
+  Key cache_id{};
+  bool cached = false;
+  if (key_cache_ != nullptr) {
+    std::string material = absl::StrCat(password_.size(), ":", password_, salt.size(), ":", salt,
+                                        ":", iterations);
+    SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(),
+           cache_id.data());
+    OPENSSL_cleanse(material.data(), material.size());
+    cached = key_cache_->Find(cache_id, &salted);
+  }
+  bool ok = cached ||
+            PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()),
                               reinterpret_cast<const unsigned char*>(salt.data()),
                               static_cast<int>(salt.size()), static_cast<int>(iterations),
                               EVP_sha256(), static_cast<int>(salted.size()), salted.data()) == 1;
+  if (ok && !cached && key_cache_ != nullptr) {
+    key_cache_->Insert(cache_id, salted);
+  }
   ok = ok && HmacSha256(salted, "Client Key", &client_key);
   ok = ok && SHA256(client_key.data(), client_key.size(), stored_key.data()) != nullptr;
   ok = ok && HmacSha256(stored_key, auth_message, &client_signature);

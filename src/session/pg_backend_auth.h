@@ -37,6 +37,36 @@
 namespace jitgate::session {
 
 // What the gateway authenticates with. The views are copied by the constructor.
+// SaltedPassword (RFC 5802 section 3) by (password, salt, iteration count), for one shard.
+// PostgreSQL keeps one salt per role, so a gateway signing in again and again as the same role
+// derives it once instead of paying PBKDF2 (4096 iterations: about a millisecond of CPU) on every
+// new backend connection. The entries are as secret as the password itself; they are wiped on
+// destruction. Fixed size, no allocation, not thread-safe (one per shard).
+class ScramKeyCache {
+ public:
+  using Digest = std::array<unsigned char, 32>;
+  static constexpr size_t kEntryCount = 16;
+
+  ScramKeyCache() = default;
+  ~ScramKeyCache();
+  ScramKeyCache(const ScramKeyCache&) = delete;
+  ScramKeyCache& operator=(const ScramKeyCache&) = delete;
+
+  bool Find(const Digest& id, Digest* salted_password) const;
+  void Insert(const Digest& id, const Digest& salted_password);
+  uint64_t hits() const { return hits_; }
+
+ private:
+  struct Entry {
+    Digest id{};
+    Digest salted{};
+    bool used = false;
+  };
+  std::array<Entry, kEntryCount> entries_{};
+  size_t next_ = 0;  // round-robin replacement
+  mutable uint64_t hits_ = 0;
+};
+
 struct BackendAuthParams {
   std::string_view user;      // the startup packet's `user` (MD5 salts with it)
   std::string_view password;  // the gateway's credential for that role
@@ -45,6 +75,8 @@ struct BackendAuthParams {
   std::span<const std::byte> channel_binding;
   // channel_binding=require semantics (libpq): authenticate only by SCRAM-SHA-256-PLUS.
   bool require_channel_binding = false;
+  // Optional per-shard cache of derived SCRAM keys (null: derive every time).
+  ScramKeyCache* key_cache = nullptr;
 };
 
 class BackendAuth {
@@ -124,6 +156,7 @@ class BackendAuth {
   std::string password_;
   std::string channel_binding_;
   bool require_channel_binding_;
+  ScramKeyCache* const key_cache_;
   State state_ = State::kStart;
   bool scram_verified_ = false;
   bool channel_bound_ = false;  // the SCRAM exchange used -PLUS

@@ -187,9 +187,10 @@ const char* EndReasonName(EndReason reason) {
 }
 
 PgSession::PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
-                     uint32_t shard_index)
+                     uint32_t shard_index, ScramKeyCache* scram_cache)
     : env_(env),
       token_cache_(token_cache),
+      scram_cache_(scram_cache),
       stats_(stats),
       shard_index_(shard_index),
       up_walker_(pg::Direction::kFrontend, internal::kFrameSizeMax,

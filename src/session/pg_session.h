@@ -53,6 +53,7 @@ class Stream;
 namespace jitgate::session {
 
 class BackendAuth;
+class ScramKeyCache;
 
 // Why a session ended, as the shard logs it.
 enum class EndReason : uint8_t {
@@ -85,8 +86,9 @@ struct SessionStats {
 
 class PgSession {
  public:
+  // `token_cache` and `scram_cache` are the shard's (either may be null: no caching).
   PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
-            uint32_t shard_index);
+            uint32_t shard_index, ScramKeyCache* scram_cache = nullptr);
   ~PgSession();
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
@@ -189,6 +191,7 @@ class PgSession {
 
   const GatewayEnv& env_;
   auth::TokenCache* const token_cache_;
+  ScramKeyCache* const scram_cache_;
   SessionStats* const stats_;
   const uint32_t shard_index_;
 

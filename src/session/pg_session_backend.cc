@@ -138,6 +138,7 @@ void PgSession::SendBackendStartup() {
   auth_params.password = resource.password;
   auth_params.channel_binding = binding;
   auth_params.require_channel_binding = false;
+  auth_params.key_cache = scram_cache_;
   backend_auth_ = std::make_unique<BackendAuth>(auth_params);
   phase_ = Phase::kBackendStartup;
 }

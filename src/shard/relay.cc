@@ -18,6 +18,7 @@
 #include "ringio/result.h"
 #include "src/common/log.h"
 #include "src/auth/token_cache.h"
+#include "src/session/pg_backend_auth.h"
 #include "src/shard/refusal.h"
 
 namespace jitgate::shard {
@@ -100,6 +101,7 @@ absl::Status Relay::Init() {
   }
   if (env_ != nullptr) {
     gateways_.resize(slot_count);
+    scram_cache_ = std::make_unique<session::ScramKeyCache>();
     if (limits.token_cache_entries > 0 && config_.identity.has_value()) {
       token_cache_ = std::make_unique<auth::TokenCache>(limits.token_cache_entries,
                                                         config_.identity->clock_skew_s);

@@ -222,6 +222,7 @@ class Relay {
   // use and reused after (its buffers keep their capacity).
   const session::GatewayEnv* const env_;
   std::unique_ptr<auth::TokenCache> token_cache_;
+  std::unique_ptr<session::ScramKeyCache> scram_cache_;
   std::vector<std::unique_ptr<session::PgSession>> gateways_;
   uint32_t open_count_ = 0;  // sessions counted against sessions_per_shard_max
   uint64_t next_session_id_ = 1;

@@ -41,7 +41,7 @@ session::PgSession* Relay::GatewayOf(uint32_t slot) {
   std::unique_ptr<session::PgSession>& gateway = gateways_[slot];
   if (gateway == nullptr) {
     gateway = std::make_unique<session::PgSession>(*env_, token_cache_.get(), &stats_->gateway,
-                                                   shard_index_);
+                                                   shard_index_, scram_cache_.get());
   }
   return gateway.get();
 }

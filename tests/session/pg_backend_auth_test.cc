@@ -119,6 +119,35 @@ TEST(BackendAuthTest, Rfc7677Example) {
   EXPECT_EQ(auth.OnAuthentication(Body(0)).kind, Kind::kFailed);
 }
 
+// A cached SaltedPassword gives byte-identical answers, and a different password or salt is
+// a different cache entry (never a wrong hit).
+TEST(BackendAuthTest, ScramKeyCacheGivesTheSameProofWithoutPbkdf2) {
+  ScramKeyCache cache;
+  for (int round = 0; round < 3; ++round) {
+    BackendAuthParams params = Params("user", "pencil");
+    params.key_cache = &cache;
+    BackendAuth auth(params);
+    auth.SetClientNonceForTest(kRfcClientNonce);
+    auth.SetScramUserNameForTest("user");
+    ASSERT_EQ(auth.OnAuthentication(Body(10, kScramOnly)).kind, Kind::kSend);
+    const BackendAuth::Step step = auth.OnAuthentication(Body(11, kRfcServerFirst));
+    ASSERT_EQ(step.kind, Kind::kSend) << step.error;
+    EXPECT_EQ(FrontendBody(step.message), kRfcClientFinal);
+    EXPECT_EQ(auth.OnAuthentication(Body(12, kRfcServerFinal)).kind, Kind::kWait);
+    EXPECT_EQ(cache.hits(), static_cast<uint64_t>(round));
+  }
+  BackendAuthParams other = Params("user", "not-pencil");
+  other.key_cache = &cache;
+  BackendAuth wrong(other);
+  wrong.SetClientNonceForTest(kRfcClientNonce);
+  wrong.SetScramUserNameForTest("user");
+  ASSERT_EQ(wrong.OnAuthentication(Body(10, kScramOnly)).kind, Kind::kSend);
+  const BackendAuth::Step step = wrong.OnAuthentication(Body(11, kRfcServerFirst));
+  ASSERT_EQ(step.kind, Kind::kSend);
+  EXPECT_NE(FrontendBody(step.message), kRfcClientFinal);
+  EXPECT_EQ(cache.hits(), 2u);
+}
+
 TEST(BackendAuthTest, DefaultClientFirstHasEmptyUserAndRandomNonce) {
   BackendAuth a(Params("postgres", "pw"));
   BackendAuth b(Params("postgres", "pw"));
