@@ -1808,6 +1808,19 @@ TEST_F(PgSessionTest, CancelWithAnUnknownKeyEndsQuietly) {
   EXPECT_EQ(stats_.cancels_forwarded, 0u);
 }
 
+TEST_F(PgSessionTest, CancelWithAProtocol32KeyEndsQuietly) {
+  std::unique_ptr<PgSession> session = NewSession();
+  std::array<std::byte, 4> client_key;
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders", &client_key));
+  Bytes long_key(client_key.begin(), client_key.end());
+  long_key.resize(32, std::byte{0});  // 3.2 keys are longer; the gateway hands out 3.0 keys
+  std::unique_ptr<PgSession> cancel = NewSession();
+  cancel->OnClientBytes(CancelPacket(kBackendPid, long_key), kStartMs);
+  EXPECT_EQ(cancel->end(), EndReason::kCancelForwarded);
+  EXPECT_FALSE(cancel->TakeConnectRequest());
+  EXPECT_TRUE(cancel->to_client().empty());
+}
+
 TEST_F(PgSessionTest, CancelAfterTheSessionClosedMatchesNothing) {
   std::unique_ptr<PgSession> session = NewSession();
   std::array<std::byte, 4> client_key;
@@ -1838,6 +1851,7 @@ TEST_F(PgSessionTest, GrantExpiryCutsTheSession) {
   EXPECT_THAT(error.message, HasSubstr(grant_id));
   EXPECT_THAT(error.detail, HasSubstr("brief"));
   EXPECT_EQ(stats_.grants_expired_cut, 1u);
+  EXPECT_EQ(cancels_->size(), 0u);  // the cancel key went with the session
   // Nothing more passes.
   EXPECT_TRUE(session->owned(0));
   EXPECT_EQ(session->InspectDown(DataRow({"x"}), kStartMs + 1002), 0u);
