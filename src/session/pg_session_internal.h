@@ -48,6 +48,14 @@ inline void StoreUint32(std::byte* p, uint32_t v) {
   p[3] = std::byte(v);
 }
 
+// ASCII case-insensitive equality (GUC names compare this way).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// Startup parameters the gateway never passes on (identity is the gateway's to choose,
+// PROTOCOLS.md 3.2): user, database, replication, role, session_authorization, is_superuser and
+// every _pq_.* option.
+bool IsDroppedParam(std::string_view name);
+
 // `text` with non-printable bytes replaced, cut at `size_max` characters ("..." marks a cut).
 std::string Clip(std::string_view text, size_t size_max);
 

@@ -1,5 +1,5 @@
-// Implementation of src/shard/relay.h: session slots, the connect / refuse / relay / close
-// lifecycle, and the per-direction byte pump.
+// Implementation of src/shard/relay.h: session slots, the connect / relay / close lifecycle, and
+// the per-direction byte pump. Refusals: relay_refusal.cc; gateway sessions: relay_gateway.cc.
 #include "src/shard/relay.h"
 
 #include <arpa/inet.h>
@@ -14,10 +14,9 @@
 #include <cstring>
 
 #include "jitgate/check.h"
-#include "jitgate/parsers/pg/startup.h"
 #include "ringio/result.h"
-#include "src/common/log.h"
 #include "src/auth/token_cache.h"
+#include "src/common/log.h"
 #include "src/session/pg_backend_auth.h"
 #include "src/shard/refusal.h"
 
@@ -32,10 +31,6 @@ using ringio::Tag;
 // costs a slot for the few milliseconds its error takes). When these are gone too, the client
 // is closed without a message.
 constexpr uint32_t kRefusalReserve = 64;
-// How long a refused client gets to read its error and hang up before we close.
-constexpr int64_t kRefusalLingerMs = 2000;
-// The answer to SSLRequest / GSSENCRequest meaning "not supported here, go on in plain text".
-constexpr char kNoEncryption = 'N';
 
 void FormatPeer(int fd, std::array<char, 64>* out) {
   sockaddr_storage address{};
@@ -243,87 +238,6 @@ void Relay::OnConnect(uint32_t slot, int32_t res) {
          timed_out ? "ETIMEDOUT" : ringio::ErrnoName(-res));
   Refuse(slot, timed_out ? CloseReason::kBackendConnectTimeout : CloseReason::kBackendConnectFailed,
          detail, now_ms_);
-}
-
-void Relay::Refuse(uint32_t slot, CloseReason reason, const char* detail, int64_t now_ms) {
-  Session& s = sessions_[slot];
-  if (s.backend_fd >= 0) {
-    close(s.backend_fd);  // no operation is left on it: the connect has completed
-    s.backend_fd = -1;
-  }
-  s.state = State::kRefusing;
-  s.reason = reason;
-  s.deadline_ms = now_ms + kRefusalLingerMs;
-  s.refusal_length = static_cast<uint16_t>(
-      EncodeRefusal(ListenerOf(s).protocol, reason, detail, std::span(s.refusal)));
-  JG_CHECK(s.refusal_length > 0);
-  if (ListenerOf(s).protocol == config::Protocol::kPostgres) {
-    // The client speaks first; the error goes out once its StartupMessage has arrived.
-    if (!s.flows[kUp].recv_armed) {
-      ArmRecv(slot, kUp);
-    }
-    return;
-  }
-  SendRefusal(slot);  // MySQL: the server speaks first; the ERR replaces the handshake
-}
-
-void Relay::SendRefusal(uint32_t slot) {
-  Session& s = sessions_[slot];
-  s.refusal_sent = true;
-  ring_->Send(s.client_fd, s.refusal.data(), s.refusal_length, MakeTag(kOpRefuseSend, slot));
-  ++s.ops_in_flight;
-}
-
-void Relay::FeedStartup(uint32_t slot, const std::byte* data, uint32_t size) {
-  namespace pg = parsers::pg;
-  Session& s = sessions_[slot];
-  while (size > 0 && !s.refusal_sent && s.state == State::kRefusing) {
-    const uint32_t take = std::min<uint32_t>(size, pg::kStartupHeaderSize - s.startup_have);
-    std::memcpy(s.startup_header.data() + s.startup_have, data, take);
-    s.startup_have = static_cast<uint8_t>(s.startup_have + take);
-    data += take;
-    size -= take;
-    if (s.startup_have < pg::kStartupHeaderSize) {
-      return;
-    }
-    s.startup_have = 0;
-    switch (pg::DecodeStartupHeader(s.startup_header).kind) {
-      case pg::StartupKind::kSslRequest:
-      case pg::StartupKind::kGssEncRequest:
-        ring_->Send(s.client_fd, &kNoEncryption, 1, MakeTag(kOpRefuseSend, slot, 1));
-        ++s.ops_in_flight;
-        break;
-      case pg::StartupKind::kCancelRequest:
-        BeginClose(slot, s.reason);  // nothing to cancel: there is no backend
-        return;
-      case pg::StartupKind::kNeedMore:
-      case pg::StartupKind::kStartupMessage:
-      case pg::StartupKind::kInvalid:
-        SendRefusal(slot);  // the rest of the packet is read and discarded
-        return;
-    }
-  }
-}
-
-void Relay::OnRefuseSent(uint32_t slot, uint8_t side, int32_t res) {
-  Session& s = sessions_[slot];
-  if (s.state != State::kRefusing) {
-    return;
-  }
-  if (res < 0) {
-    BeginClose(slot, s.reason);
-    return;
-  }
-  if (side == 1) {
-    return;  // the 'N': now the client sends its StartupMessage
-  }
-  // Half-close and read until the client hangs up, so it reads the error instead of a reset
-  // (closing a socket with unread input sends RST, which can discard our message).
-  ring_->Shutdown(s.client_fd, SHUT_WR, MakeTag(kOpShutdown, slot, kDown));
-  ++s.ops_in_flight;
-  if (!s.flows[kUp].recv_armed) {
-    ArmRecv(slot, kUp);
-  }
 }
 
 void Relay::ArmRecv(uint32_t slot, uint8_t side) {
