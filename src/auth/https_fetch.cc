@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "jitgate/status_macros.h"
 #include "src/auth/jwt.h"
+#include "src/common/unique_fd.h"
 
 namespace jitgate::auth {
 namespace {
@@ -45,22 +46,7 @@ struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
 
-// Closes a descriptor at scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = ::jitgate::UniqueFd;
 
 // The oldest queued OpenSSL error as text, and the queue cleared.
 std::string SslErrorText() {

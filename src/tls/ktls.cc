@@ -12,6 +12,8 @@
 #include <cstring>
 #include <string>
 
+#include "src/common/unique_fd.h"
+
 namespace jitgate::tls {
 namespace {
 
@@ -20,22 +22,7 @@ struct Probe {
   std::string reason;  // Why not, or what was found.
 };
 
-// Closes the descriptor it holds.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = ::jitgate::UniqueFd;
 
 std::string SystemError(const char* step, int error_number) {
   return std::string("probe failed: ") + step + ": " + std::strerror(error_number);
