@@ -109,6 +109,9 @@ class PgSession {
   // number of leading bytes to forward (all of them, unless the session ends inside the chunk).
   size_t InspectUp(std::span<const std::byte> bytes, int64_t now_ms);
   size_t InspectDown(std::span<const std::byte> bytes, int64_t now_ms);
+  // The backend socket reached EOF before the session was forwarding (a cancel connection, or a
+  // database that refused the gateway without an ErrorResponse).
+  void OnBackendClosed();
   // Periodically (every shard tick): authentication deadline, key refresh retry, grant expiry.
   void OnTimer(int64_t now_ms);
   // The relay is closing the session for its own reasons (peer gone, shutdown): release the

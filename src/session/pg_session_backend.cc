@@ -115,6 +115,22 @@ void PgSession::OnBackendConnected(int error, std::string_view detail, int64_t n
   SendBackendStartup();
 }
 
+void PgSession::OnBackendClosed() {
+  if (end_ != EndReason::kNone) {
+    return;
+  }
+  if (cancel_) {
+    EndQuietly(EndReason::kCancelForwarded);
+    return;
+  }
+  const config::Resource& resource = env_.config->resources[resource_index_];
+  JG_LOG(kWarn, "event=backend_closed_during_startup shard=%u session=%lu resource=%s",
+         shard_index_, session_id_, resource.name.c_str());
+  Fail(EndReason::kBackendUnavailable, "08006",
+       "jitgate: the database is unavailable: resource \"" + resource.name +
+           "\" closed the connection during start-up");
+}
+
 void PgSession::SendBackendStartup() {
   const config::Resource& resource = env_.config->resources[resource_index_];
   std::vector<std::pair<std::string, std::string>> params;

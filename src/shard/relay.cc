@@ -299,7 +299,13 @@ void Relay::OnRecvEnded(uint32_t slot, uint8_t side, int32_t res) {
   }
   if (res == 0) {
     if (s.gateway && !GatewayOf(slot)->forwarding()) {
-      // A hang-up during start-up: there is nothing to pass on.
+      if (side == kDown && GatewayOf(slot)->end() == session::EndReason::kNone) {
+        // The database hung up during start-up: the client is told, then the session drains.
+        GatewayOf(slot)->OnBackendClosed();
+        PumpGateway(slot);
+        return;
+      }
+      // The client hung up during start-up: there is nothing to pass on.
       GatewayOf(slot)->Abandon();
       BeginClose(slot, side == kUp ? CloseReason::kClientEof : CloseReason::kBackendEof);
       return;

@@ -1471,6 +1471,19 @@ TEST_F(PgSessionTest, BackendConnectFailure) {
   EXPECT_TRUE(session->to_backend().empty());
 }
 
+TEST_F(PgSessionTest, BackendHangUpDuringStartupIsTold) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(Login(*session, "orders", Mint()));
+  ASSERT_TRUE(session->TakeConnectRequest());
+  session->OnBackendConnected(0, "", kStartMs);
+  Drain(session->to_backend());
+  session->OnBackendClosed();
+  EXPECT_EQ(session->end(), EndReason::kBackendUnavailable);
+  const ErrorInfo error = OnlyError(Drain(session->to_client()));
+  EXPECT_EQ(error.code, "08006");
+  EXPECT_THAT(error.message, HasSubstr("closed the connection during start-up"));
+}
+
 TEST_F(PgSessionTest, BackendProtocolGarbageDuringStartup) {
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(Login(*session, "orders", Mint()));
