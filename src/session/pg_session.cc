@@ -370,6 +370,17 @@ void PgSession::ProcessClientPlaintext(int64_t now_ms) {
       if (frame.status == pg::DecodeStatus::kNeedMore) {
         return;
       }
+      if (frame.status == pg::DecodeStatus::kInvalid && !in.empty() &&
+          in[0] == std::byte{pg::kMsgPasswordMessage} &&
+          (frame.reason == pg::InvalidReason::kLengthAboveMax ||
+           frame.reason == pg::InvalidReason::kLengthAboveTypeLimit)) {
+        // A password message above the server's own limit (65535): a token that large is not a
+        // token; say so as a token refusal rather than a protocol error.
+        Fail(EndReason::kAuthRefused, "28P01",
+             "jitgate: access token rejected: too large (over " +
+                 std::to_string(pg::kAuthMessageLimit) + " bytes)");
+        return;
+      }
       if (frame.status == pg::DecodeStatus::kInvalid || frame.type != pg::kMsgPasswordMessage) {
         Fail(EndReason::kProtocolError, "08P01",
              "jitgate: expected a password message (the access token)");
