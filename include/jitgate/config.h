@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "jitgate/parsers/sql/statement.h"
 
 namespace jitgate::config {
 
@@ -107,11 +109,80 @@ enum class AccessMode : uint8_t {
 
 std::string_view AccessModeName(AccessMode mode);
 
+// What a statement rule does with the statements it matches ("allow" | "block" | "review").
+// kReview needs an approver; until access requests exist the gateway blocks it with a message
+// saying approval would be needed.
+enum class StatementAction : uint8_t { kAllow, kBlock, kReview };
+
+std::string_view StatementActionName(StatementAction action);
+
+// A table or function name pattern, case-folded as PostgreSQL folds unquoted identifiers (ASCII
+// lower case). Forms: "schema.name", "schema.*", "*.name", "name" (= "*.name": any schema), "*"
+// or "*.*" (anything). Each part is "*" or 1..63 characters of [a-z0-9_$] not starting with a
+// digit or '$'.
+struct NamePattern {
+  std::string text;    // as the operator wrote it (for explanations)
+  std::string schema;  // folded; empty = any schema
+  std::string name;    // folded; empty = any name
+};
+
+// One entry of "statements.tables" or "statements.functions". The FIRST rule (in file order)
+// that matches a relation (with a listed access) or a function decides for it.
+//   {"match": "payments.*", "access": ["write"], "action": "block",
+//    "message": "payments are read-only for agents", "name": "no-payment-writes"}
+struct NameRule {
+  std::string name;     // "name" ([A-Za-z0-9_-], 1..64), or derived: "statements.tables[2]"
+  NamePattern match;    // "match": required
+  uint8_t access_mask = 0;  // tables only: bit (1 << RelationAccess) per "access" entry ("read",
+                            // "write", "ddl"); absent = all three. Functions: 0.
+  StatementAction action = StatementAction::kBlock;  // "action": required
+  std::string message;  // "message": 1..256 printable ASCII; empty = a generated one
+};
+
+// A policy's "statements" object: what its identities may run. Absent, or silent about a class,
+// means the safe defaults: allow read, write, transaction, session; block destructive, ddl, dcl,
+// admin, unknown.
+//   "statements": {"allow": ["read", "write"], "block": ["destructive", "ddl"], "review": [],
+//                  "unknown": "block", "tables": [...], "functions": [...],
+//                  "statement_length_max": 1048576, "messages": {"ddl": "ask the DBA"}}
+// A class may appear at most once across allow, block, review (and "unknown" counts as listing
+// the class unknown). Compiled by src/policy/rules.h, which documents the decision order.
+struct StatementRules {
+  static constexpr size_t kClassCount = parsers::sql::kStatementClassCount;
+  // Indexed by static_cast<size_t>(parsers::sql::StatementClass).
+  std::array<StatementAction, kClassCount> class_actions = {
+      StatementAction::kAllow,  // read
+      StatementAction::kAllow,  // write
+      StatementAction::kBlock,  // ddl
+      StatementAction::kBlock,  // dcl
+      StatementAction::kBlock,  // destructive
+      StatementAction::kBlock,  // admin
+      StatementAction::kAllow,  // transaction
+      StatementAction::kAllow,  // session
+      StatementAction::kBlock,  // unknown
+  };
+  // The rule name per class: "statements.allow[read]" when listed, "statements.unknown" for the
+  // "unknown" key, "statements.default[ddl]" when not said.
+  std::array<std::string, kClassCount> class_rule_names;
+  std::array<std::string, kClassCount> class_messages;  // "messages": empty = a generated one
+  std::vector<NameRule> tables;     // "tables": 0..256
+  std::vector<NameRule> functions;  // "functions": 0..256
+  // "statement_length_max": statements longer than this (bytes) follow the unknown rule;
+  // 1..1048576 (the classifier's own limit).
+  uint32_t statement_length_max = 1u << 20;
+};
+
+// The class names of StatementClassName ("read", ..., "unknown"), in enum order, for src/config
+// (which does not link the parsers; tests check the two agree).
+inline constexpr std::array<std::string_view, StatementRules::kClassCount> kStatementClassNames = {
+    "read", "write", "ddl", "dcl", "destructive", "admin", "transaction", "session", "unknown"};
+
 // Who may reach which resources, and how ("policies", an array; order matters: the first policy
 // that lists a resource and matches an identity decides, see src/policy/table.h).
 //   {"name": "reporting-agents",
 //    "match": {"groups": ["<object id>"], "roles": ["Reports.Read"], "subjects": ["<oid>"]},
-//    "resources": ["orders"], "access": {"mode": "auto", "max_duration_s": 900}}
+//    "resources": ["orders"], "access": {"mode": "auto", "max_duration_s": 900},
+//    "statements": {"block": ["write"], "tables": [...]}}
 struct Policy {
   std::string name;  // "name": unique among policies; [A-Za-z0-9_-], 1..64
   // "match": at least one of the three lists non-empty; each entry 1..256 printable ASCII
@@ -127,6 +198,7 @@ struct Policy {
   AccessMode mode = AccessMode::kAuto;      // "access.mode": required
   uint32_t max_duration_s = 900;            // "access.max_duration_s": a grant lasts at most
                                             // this long (and never past the token's exp); 1..86400
+  StatementRules statements;                // "statements": optional, see StatementRules
 };
 
 // The JIT grant store (src/grants), "grants"; the section is optional.

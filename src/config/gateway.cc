@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "jitgate/check.h"
 #include "jitgate/status_macros.h"
+#include "src/config/statements.h"
 
 namespace jitgate::config {
 namespace internal {
@@ -53,7 +54,8 @@ constexpr absl::string_view kIdentityKeys[] = {
     "jwks_file",    "jwks_url",       "jwks_ca",
     "clock_skew_s", "jwks_refresh_s", "unknown_kid_refresh_min_s",
     "require_roles_or_scp"};
-constexpr absl::string_view kPolicyKeys[] = {"name", "match", "resources", "access"};
+constexpr absl::string_view kPolicyKeys[] = {"name", "match", "resources", "access",
+                                             "statements"};
 constexpr absl::string_view kMatchKeys[] = {"groups", "roles", "subjects"};
 constexpr absl::string_view kAccessKeys[] = {"mode", "max_duration_s"};
 constexpr absl::string_view kGrantsKeys[] = {"log", "fsync"};
@@ -344,6 +346,8 @@ absl::StatusOr<Policy> ReadPolicy(const Ctx& ctx, absl::string_view path,
   JG_RETURN_IF_ERROR(
       ReadPolicyResources(ctx, absl::StrCat(path, ".resources"), *listed, resources, policy));
   JG_RETURN_IF_ERROR(ReadAccess(ctx, absl::StrCat(path, ".access"), *access, policy));
+  JG_RETURN_IF_ERROR(ReadStatements(ctx, absl::StrCat(path, ".statements"),
+                                    Find(*object, "statements"), policy.statements));
   JG_DCHECK(policy.resource_names.size() == policy.resource_indexes.size());
   return policy;
 }
