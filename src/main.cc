@@ -23,6 +23,7 @@
 #include "src/common/log.h"
 #include "src/gateway.h"
 #include "src/policy/cli.h"
+#include "src/policy/table.h"
 #include "src/shard/shard.h"
 
 #ifdef JG_WITH_MIMALLOC
@@ -289,6 +290,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (options.check_only) {
+    // As strict as `jitgate policy check`: the policies must compile too.
+    if (!config->policies.empty()) {
+      if (auto table = jitgate::policy::Table::Compile(*config); !table.ok()) {
+        std::fprintf(stderr, "jitgate: %s\n", std::string(table.status().message()).c_str());
+        return 2;
+      }
+    }
     std::printf("%s: valid; %u shard(s), %zu listener(s), %zu resource(s)\n",
                 options.config_path.c_str(), config->shard_count, config->listeners.size(),
                 config->resources.size());
