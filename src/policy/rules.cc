@@ -140,6 +140,24 @@ void RulesTable::PatternSet::Add(const config::NamePattern& pattern, uint32_t ru
   }
 }
 
+void RulesTable::PatternSet::Finish() {
+  // Up to this many schemas a linear scan of short strings is cheaper than hashing the name.
+  constexpr size_t kSchemaListMax = 8;
+  if (by_schema.size() <= kSchemaListMax) {
+    for (const auto& [schema, entries] : by_schema) {
+      schema_list.emplace_back(schema, entries);
+    }
+  }
+  for (const absl::string_view implicit : kImplicitSchemas) {
+    if (auto it = by_schema.find(implicit); it != by_schema.end()) {
+      implicit_schema_entries.insert(implicit_schema_entries.end(), it->second.begin(),
+                                     it->second.end());
+    }
+  }
+  std::sort(implicit_schema_entries.begin(), implicit_schema_entries.end(),
+            [](const Entry& a, const Entry& b) { return a.rule < b.rule; });
+}
+
 uint32_t RulesTable::PatternSet::Find(const Name& name, uint8_t access_bit) const {
   if (empty) {
     return kNoRule;
@@ -174,14 +192,17 @@ uint32_t RulesTable::PatternSet::Find(const Name& name, uint8_t access_bit) cons
       first_in(it->second, true);
     }
   }
-  if (!by_schema.empty()) {
-    if (schema.empty()) {
-      for (const absl::string_view implicit : kImplicitSchemas) {
-        if (auto it = by_schema.find(implicit); it != by_schema.end()) {
-          first_in(it->second, false);
-        }
+  if (schema.empty()) {
+    first_in(implicit_schema_entries, false);
+  } else if (!schema_list.empty()) {
+    for (const auto& [listed, entries] : schema_list) {
+      if (absl::string_view(listed) == schema) {
+        first_in(entries, false);
+        break;
       }
-    } else if (auto it = by_schema.find(schema); it != by_schema.end()) {
+    }
+  } else if (!by_schema.empty()) {
+    if (auto it = by_schema.find(schema); it != by_schema.end()) {
       first_in(it->second, false);
     }
   }
@@ -232,6 +253,8 @@ absl::StatusOr<RulesTable::CompiledPolicy> RulesTable::CompilePolicy(
     compiled.rules.push_back(std::move(rule));
     compiled.functions.Add(function.match, index, kAllAccess);
   }
+  compiled.tables.Finish();
+  compiled.functions.Finish();
   for (size_t a = 0; a < std::size(kAccessNames); ++a) {
     if ((allow_access & (1u << a)) == 0) {
       continue;

@@ -36,6 +36,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -98,9 +99,15 @@ class RulesTable {
     absl::flat_hash_map<std::string, std::vector<Entry>> by_name;    // "s.t", "*.t", "t"
     absl::flat_hash_map<std::string, std::vector<Entry>> by_schema;  // "s.*"
     std::vector<Entry> any;                                           // "*", "*.*"
+    // Derived by Finish: by_schema as a list when it is short (a few string compares beat a
+    // hash), and the "s.*" entries an unqualified name can match (s = pg_catalog or public),
+    // merged in rule order.
+    std::vector<std::pair<std::string, std::vector<Entry>>> schema_list;
+    std::vector<Entry> implicit_schema_entries;
     bool empty = true;
 
     void Add(const config::NamePattern& pattern, uint32_t rule, uint8_t access_mask);
+    void Finish();
     // The smallest rule index whose pattern matches `name` with access bit `access_bit`, or
     // kNoRule.
     uint32_t Find(const parsers::sql::Name& name, uint8_t access_bit) const;
