@@ -219,6 +219,22 @@ TEST(Rules, TablePatternForms) {
             "statements.default[destructive]");
 }
 
+TEST(Rules, ManySchemaPatternsUseTheHashedPath) {
+  std::string tables;
+  for (int i = 0; i < 12; ++i) {
+    tables += absl::StrCat(i == 0 ? "" : ", ", R"({"match": "s)", i, R"(.*", "action": "block",
+                           "name": "s)", i, R"("})");
+  }
+  tables += R"(, {"match": "public.*", "action": "review", "name": "pub"})";
+  const auto table = Compile(absl::StrCat(R"({"tables": [)", tables, "]}"));
+  ASSERT_NE(table, nullptr);
+  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"s7.x:r"})).rule_name, "s7");
+  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"s11.x:r"})).rule_name, "s11");
+  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"x:r"})).rule_name, "pub");
+  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"other.x:r"})).verdict,
+            Verdict::kAllow);
+}
+
 TEST(Rules, FirstMatchingTableRuleDecides) {
   const auto table = Compile(R"({"tables": [
       {"match": "public.orders", "action": "allow", "name": "orders-ok"},
