@@ -138,3 +138,4 @@ BENCHMARK(BM_WalkQueries);
 
 }  // namespace
 }  // namespace jitgate::session
+BENCHMARK_MAIN();
