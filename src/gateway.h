@@ -17,21 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "jitgate/config.h"
-#include "src/session/gateway_env.h"
-
-namespace jitgate::auth {
-class KeyProvider;
-class Validator;
-}  // namespace jitgate::auth
-namespace jitgate::policy {
-class Table;
-}  // namespace jitgate::policy
-namespace jitgate::grants {
-class Store;
-}  // namespace jitgate::grants
-namespace jitgate::tls {
-class Context;
-}  // namespace jitgate::tls
+#include "src/session/gateway_env.h"  // also declares the auth, policy, grants, tls types
 
 namespace jitgate {
 

@@ -437,12 +437,11 @@ bool PgSession::HandleStartupPacket(std::span<const std::byte> packet, int64_t n
     case pg::StartupKind::kCancelRequest:
       HandleCancelRequest(packet);
       return false;
-    case pg::StartupKind::kStartupMessage: {
-      std::vector<std::byte> copy(packet.begin(), packet.end());
+    case pg::StartupKind::kStartupMessage:
+      // `packet` views client_in_, which HandleStartupMessage does not touch: consume it after.
+      HandleStartupMessage(packet, now_ms);
       client_in_.erase(client_in_.begin(), client_in_.begin() + static_cast<ptrdiff_t>(length));
-      HandleStartupMessage(copy, now_ms);
       return end_ == EndReason::kNone;
-    }
     case pg::StartupKind::kNeedMore:
     case pg::StartupKind::kInvalid:
       break;
