@@ -12,6 +12,7 @@
 #include "src/auth/validator.h"
 #include "src/common/log.h"
 #include "src/grants/store.h"
+#include "src/policy/rules.h"
 #include "src/policy/table.h"
 #include "src/session/cancel_registry.h"
 #include "src/tls/context.h"
@@ -75,6 +76,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
   gateway->validator_ =
       std::make_unique<auth::Validator>(std::move(validator_options), gateway->keys_.get());
   JG_ASSIGN_OR_RETURN(gateway->policy_, policy::Table::Compile(config));
+  {
+    auto snapshot = std::make_shared<session::PolicySnapshot>();
+    snapshot->config = std::make_shared<const config::Config>(config);
+    snapshot->table = gateway->policy_;
+    JG_ASSIGN_OR_RETURN(snapshot->rules, policy::RulesTable::Compile(config));
+    snapshot->generation = 1;
+    gateway->policies_.Publish(std::move(snapshot));
+  }
   JG_ASSIGN_OR_RETURN(gateway->grants_, grants::Store::Open(config.grants, WallMs()));
   if (config.grants.log_file.empty()) {
     JG_LOG(kWarn, "event=grants_in_memory detail=\"no grants.log configured: a restart forgets "
@@ -117,6 +126,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
     gateway->tls_contexts_.push_back(*std::move(context));
   }
   env.policy = gateway->policy_.get();
+  env.policies = &gateway->policies_;
   env.grants = gateway->grants_.get();
   env.validator = gateway->validator_.get();
   env.keys = gateway->keys_.get();

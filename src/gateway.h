@@ -41,6 +41,7 @@ class Gateway {
   std::unique_ptr<auth::KeyProvider> keys_;
   std::unique_ptr<auth::Validator> validator_;
   std::shared_ptr<const policy::Table> policy_;
+  session::PolicyPublisher policies_;
   std::unique_ptr<grants::Store> grants_;
   std::unique_ptr<session::CancelRegistry> cancels_;
   std::vector<std::unique_ptr<tls::Context>> tls_contexts_;
