@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "jitgate/parsers/sql/pg/lexer.h"
 #include "parsers/sql/pg/internal.h"
 
 namespace jitgate::parsers::sql::pg::internal {
@@ -22,6 +23,19 @@ std::string_view View(const char* text) { return text == nullptr ? std::string_v
 
 const ProtobufCMessage* AsMessage(const void* message) {
   return static_cast<const ProtobufCMessage*>(message);
+}
+
+// ASCII case-insensitive comparison of an unquoted word with a lower-case keyword.
+bool IsKeyword(std::string_view word, std::string_view keyword) {
+  if (word.size() != keyword.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < word.size(); ++i) {
+    if ((word[i] | 0x20) != keyword[i]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The String value of a Node, or empty.
@@ -118,7 +132,20 @@ class TreeWalker {
   void WhereCheck(const PgQuery__Node* where);
   void Select(const PgQuery__SelectStmt& select);
   void Explain(const PgQuery__ExplainStmt& explain);
-  void Copy(const PgQuery__CopyStmt& copy);
+  void Copy(const PgQuery__Node* node);
+  // The text of `node` when it is the raw statement being walked (RawStmt location and length),
+  // else empty.
+  std::string_view StatementText(const PgQuery__Node* node) const {
+    if (raw_ == nullptr || raw_->stmt != node || raw_->stmt_location < 0 ||
+        static_cast<size_t>(raw_->stmt_location) > text_.size()) {
+      return {};
+    }
+    std::string_view statement = text_.substr(static_cast<size_t>(raw_->stmt_location));
+    if (raw_->stmt_len > 0) {
+      statement = statement.substr(0, static_cast<size_t>(raw_->stmt_len));
+    }
+    return statement;
+  }
   void VariableSet(const PgQuery__VariableSetStmt& set);
   void Drop(const PgQuery__DropStmt& drop);
   void AlterTable(const PgQuery__AlterTableStmt& alter);
@@ -372,10 +399,60 @@ void TreeWalker::Explain(const PgQuery__ExplainStmt& explain) {
   no_exec_ -= analyze ? 0 : 1;
 }
 
-void TreeWalker::Copy(const PgQuery__CopyStmt& copy) {
+// Whether a COPY statement's copy_file_name (gram.y: Sconst | STDIN | STDOUT) is the keyword
+// STDIN or STDOUT. The parse tree cannot tell: protobuf-c gives "" both for a NULL filename
+// (STDIN / STDOUT) and for the literal '' (a server file, checked for pg_read_server_files or
+// pg_write_server_files), so the text is read. The file name is the token after the first TO or
+// FROM outside parentheses (a column list, or the query of COPY (...) TO) that does not follow
+// a '.' (attr_name may be any keyword: COPY s.from FROM STDIN), past an optional PROGRAM.
+// `text` is one COPY statement as parsed (standard_conforming_strings on).
+bool CopyNamesStdio(std::string_view text) {
+  Lexer lexer(text, LexMode{.standard_conforming_strings = true});
+  Token token;
+  int depth = 0;
+  bool after_dot = false;
+  bool after_direction = false;
+  while (lexer.Next(&token)) {
+    if (token.kind == TokenKind::kComment) {
+      continue;
+    }
+    const std::string_view word = token.kind == TokenKind::kWord
+                                      ? text.substr(token.offset, token.length)
+                                      : std::string_view();
+    if (after_direction) {
+      if (IsKeyword(word, "program")) {
+        continue;
+      }
+      return IsKeyword(word, "stdin") || IsKeyword(word, "stdout");
+    }
+    if (token.kind == TokenKind::kOperator && token.length == 1) {
+      const char c = text[token.offset];
+      depth += (c == '(' || c == '[') ? 1 : 0;
+      depth -= (c == ')' || c == ']') && depth > 0 ? 1 : 0;
+    }
+    after_direction =
+        depth == 0 && !after_dot && (IsKeyword(word, "to") || IsKeyword(word, "from"));
+    after_dot =
+        token.kind == TokenKind::kOperator && token.length == 1 && text[token.offset] == '.';
+  }
+  return false;  // no file name found: not STDIN / STDOUT
+}
+
+void TreeWalker::Copy(const PgQuery__Node* node) {
+  const PgQuery__CopyStmt& copy = *node->copy_stmt;
   Command("COPY");
   RelationAccess access = copy.is_from ? RelationAccess::kWrite : RelationAccess::kRead;
-  if (!View(copy.filename).empty()) {  // protobuf-c gives "" for STDIN / STDOUT
+  // The same shape with '' and with 'x' must get the same answer (the decision cache keys on a
+  // print without literal contents), and '' names a server file as much as 'x' does. PROGRAM
+  // never goes with STDIN / STDOUT (gram.y refuses it), so is_program alone decides.
+  bool server_side = copy.is_program || !View(copy.filename).empty();
+  if (!server_side) {
+    const std::string_view copy_text = StatementText(node);
+    // A COPY that is not the statement being walked (one nested in a BEGIN ATOMIC body, which
+    // the server refuses anyway) has no text of its own here: server-side, to be safe.
+    server_side = copy_text.empty() || !CopyNamesStdio(copy_text);
+  }
+  if (server_side) {
     Raise(StatementClass::kAdmin);
     out_->flags |= copy.is_program ? kFlagCopyProgram : kFlagServerFile;
   } else {
@@ -450,13 +527,9 @@ void TreeWalker::Do(const PgQuery__Node* node) {
   Command("DO");
   out_->flags |= kFlagDynamicSql | kFlagLiteralDependent;
   Raise(StatementClass::kRead);
-  std::string_view do_text = text_;
-  if (raw_ != nullptr && raw_->stmt == node && raw_->stmt_location >= 0 &&
-      static_cast<size_t>(raw_->stmt_location) <= text_.size()) {
-    do_text = text_.substr(static_cast<size_t>(raw_->stmt_location));
-    if (raw_->stmt_len > 0) {
-      do_text = do_text.substr(0, static_cast<size_t>(raw_->stmt_len));
-    }
+  std::string_view do_text = StatementText(node);
+  if (do_text.empty()) {
+    do_text = text_;
   }
   ClassifyDoBlock(do_text, *node->do_stmt, out_, nesting_);
 }
@@ -483,7 +556,7 @@ bool TreeWalker::VisitStatement(const PgQuery__Node* node) {
       Explain(*node->explain_stmt);
       return true;
     case PG_QUERY__NODE__NODE_COPY_STMT:
-      Copy(*node->copy_stmt);
+      Copy(node);
       return true;
     case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
       VariableSet(*node->variable_set_stmt);

@@ -117,6 +117,16 @@ TEST(PgClassify, CacheIsNotGameable) {
   const uint64_t hits = cache.stats().hits;
   EXPECT_EQ(Classify("SELECT * FROM t WHERE id = 2", kOn, &cache).statement_class, C::kRead);
   EXPECT_EQ(cache.stats().hits, hits + 1);
+  // COPY to or from '' is a server file or program like any other name: the parse tree gives ""
+  // for STDIN / STDOUT too, and an empty name classified as STDOUT was served from the cache
+  // for 'id' (fuzz/corpus/pg_classify/copy_empty_*).
+  EXPECT_EQ(Classify("COPY t TO PROGRAM ''", kOn, &cache).statement_class, C::kAdmin);
+  EXPECT_EQ(Classify("COPY t TO PROGRAM 'id'", kOn, &cache).statement_class, C::kAdmin);
+  EXPECT_EQ(Classify("COPY t FROM ''", kOn, &cache).statement_class, C::kAdmin);
+  const MessageClass server_file = Classify("COPY t FROM '/etc/passwd'", kOn, &cache);
+  EXPECT_EQ(server_file.statement_class, C::kAdmin);
+  EXPECT_NE(server_file.flags & kFlagServerFile, 0u);
+  EXPECT_EQ(Classify("COPY t FROM STDIN", kOn, &cache).statement_class, C::kWrite);
   // Modes do not share entries: in off mode this hides a DROP inside one string literal... and
   // in on mode the DROP is real.
   EXPECT_EQ(Classify("SELECT 'a\\'; DROP TABLE t; --'", kOff, &cache).statement_class, C::kRead);
