@@ -1,11 +1,16 @@
-// Implementation of src/gateway.h.
+// Implementation of src/gateway.h: Build, the grant sweep thread and the policy reload (SIGHUP),
+// whose comparison of the running config with the reloaded file is CheckOnlyPoliciesDiffer.
 #include "src/gateway.h"
 
 #include <time.h>
 
 #include <chrono>
+#include <string_view>
+#include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "jitgate/check.h"
 #include "jitgate/status_macros.h"
 #include "src/auth/keys.h"
@@ -38,6 +43,198 @@ tls::ClientOptions::Verify VerifyOf(config::BackendTls mode) {
   }
 }
 
+// This abseil's string_view is its own type, not std::string_view (which config names return).
+absl::string_view Av(std::string_view view) { return absl::string_view(view.data(), view.size()); }
+
+// A value in a reload error: strings quoted and escaped, cut after kShownLengthMax bytes.
+constexpr size_t kShownLengthMax = 96;
+
+std::string Shown(std::string_view text) {
+  const std::string_view head = text.substr(0, kShownLengthMax);
+  return absl::StrCat("\"", absl::CHexEscape(Av(head)), head.size() < text.size() ? "...\"" : "\"");
+}
+
+std::string Shown(const std::vector<std::string>& list) {
+  std::vector<std::string> parts;
+  parts.reserve(list.size());
+  for (const std::string& item : list) {
+    parts.push_back(Shown(item));
+  }
+  return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+}
+
+// The differences between the running config and a reloaded one, one "$.path: running X, file Y"
+// each, in the order the fields are compared.
+class ConfigDiff {
+ public:
+  void Text(std::string_view path, std::string_view running, std::string_view file) {
+    if (running != file) {
+      Add(path, Shown(running), Shown(file));
+    }
+  }
+  void List(std::string_view path, const std::vector<std::string>& running,
+            const std::vector<std::string>& file) {
+    if (running != file) {
+      Add(path, Shown(running), Shown(file));
+    }
+  }
+  void Number(std::string_view path, uint64_t running, uint64_t file) {
+    if (running != file) {
+      Add(path, absl::StrCat(running), absl::StrCat(file));
+    }
+  }
+  void Flag(std::string_view path, bool running, bool file) {
+    if (running != file) {
+      Add(path, running ? "true" : "false", file ? "true" : "false");
+    }
+  }
+  void Add(std::string_view path, std::string_view running, std::string_view file) {
+    differences_.push_back(absl::StrCat(Av(path), ": running ", Av(running), ", file ", Av(file)));
+  }
+  bool empty() const { return differences_.empty(); }
+  // "<file>: $.a: running 1, file 2; $.b: ... [and N more]; only ..." (at most kShownMax listed).
+  std::string Message(std::string_view file_name) const {
+    constexpr size_t kShownMax = 4;
+    std::string message(file_name);
+    for (size_t i = 0; i < differences_.size() && i < kShownMax; ++i) {
+      absl::StrAppend(&message, i == 0 ? ": " : "; ", differences_[i]);
+    }
+    if (differences_.size() > kShownMax) {
+      absl::StrAppend(&message, "; and ", differences_.size() - kShownMax, " more");
+    }
+    absl::StrAppend(&message,
+                    "; only \"policies\" can change on reload (restart jitgate to "
+                    "change the rest)");
+    return message;
+  }
+
+ private:
+  std::vector<std::string> differences_;
+};
+
+// Names of a list of resources or listeners, in order, for the one difference reported when
+// they do not line up (then their fields are not compared one by one).
+template <typename T>
+std::vector<std::string> NamesOf(const std::vector<T>& items) {
+  std::vector<std::string> names;
+  names.reserve(items.size());
+  for (const T& item : items) {
+    names.push_back(item.name);
+  }
+  return names;
+}
+
+void CompareResources(const config::Config& running, const config::Config& file, ConfigDiff& diff) {
+  if (NamesOf(running.resources) != NamesOf(file.resources)) {
+    diff.Add("$.resources", absl::StrCat("names ", Shown(NamesOf(running.resources))),
+             absl::StrCat("names ", Shown(NamesOf(file.resources))));
+    return;
+  }
+  for (size_t i = 0; i < running.resources.size(); ++i) {
+    const config::Resource& a = running.resources[i];
+    const config::Resource& b = file.resources[i];
+    const std::string path = absl::StrCat("$.resources.", a.name, ".");
+    diff.Text(path + "protocol", config::ProtocolName(a.protocol),
+              config::ProtocolName(b.protocol));
+    diff.Text(path + "address", a.address.text, b.address.text);
+    diff.Text(path + "database", a.database, b.database);
+    diff.Text(path + "user", a.user, b.user);
+    diff.Text(path + "password_env", a.password_env, b.password_env);
+    diff.Text(path + "password_file", a.password_file, b.password_file);
+    diff.Text(path + "tls", config::BackendTlsName(a.tls), config::BackendTlsName(b.tls));
+    diff.Text(path + "tls_ca", a.tls_ca_file, b.tls_ca_file);
+    diff.Text(path + "tls_server_name", a.tls_server_name, b.tls_server_name);
+  }
+}
+
+void CompareListeners(const config::Config& running, const config::Config& file, ConfigDiff& diff) {
+  if (NamesOf(running.listeners) != NamesOf(file.listeners)) {
+    diff.Add("$.listeners", absl::StrCat("names ", Shown(NamesOf(running.listeners))),
+             absl::StrCat("names ", Shown(NamesOf(file.listeners))));
+    return;
+  }
+  for (size_t i = 0; i < running.listeners.size(); ++i) {
+    const config::Listener& a = running.listeners[i];
+    const config::Listener& b = file.listeners[i];
+    const std::string path = absl::StrCat("$.listeners[", i, "].");
+    diff.Text(path + "protocol", config::ProtocolName(a.protocol),
+              config::ProtocolName(b.protocol));
+    diff.Text(path + "address", a.address.text, b.address.text);
+    diff.Text(path + "mode", config::ListenerModeName(a.mode), config::ListenerModeName(b.mode));
+    diff.Text(path + "resource", a.resource_name, b.resource_name);
+    diff.Text(path + "tls.cert", a.tls_cert_file, b.tls_cert_file);
+    diff.Text(path + "tls.key", a.tls_key_file, b.tls_key_file);
+  }
+}
+
+void CompareIdentity(const config::Config& running, const config::Config& file, ConfigDiff& diff) {
+  if (running.identity.has_value() != file.identity.has_value()) {
+    diff.Add("$.identity", running.identity.has_value() ? "present" : "absent",
+             file.identity.has_value() ? "present" : "absent");
+    return;
+  }
+  if (!running.identity.has_value()) {
+    return;
+  }
+  const config::IdentityProvider& a = *running.identity;
+  const config::IdentityProvider& b = *file.identity;
+  diff.List("$.identity.issuers", a.issuers, b.issuers);
+  diff.List("$.identity.audiences", a.audiences, b.audiences);
+  diff.List("$.identity.tenants", a.tenants, b.tenants);
+  diff.Text("$.identity.jwks_file", a.jwks_file, b.jwks_file);
+  diff.Text("$.identity.jwks_url", a.jwks_url, b.jwks_url);
+  diff.Text("$.identity.jwks_ca", a.jwks_ca_file, b.jwks_ca_file);
+  diff.Number("$.identity.clock_skew_s", a.clock_skew_s, b.clock_skew_s);
+  diff.Number("$.identity.jwks_refresh_s", a.jwks_refresh_s, b.jwks_refresh_s);
+  diff.Number("$.identity.unknown_kid_refresh_min_s", a.unknown_kid_refresh_min_s,
+              b.unknown_kid_refresh_min_s);
+  diff.Flag("$.identity.require_roles_or_scp", a.require_roles_or_scp, b.require_roles_or_scp);
+}
+
+void CompareLimits(const config::Limits& a, const config::Limits& b, ConfigDiff& diff) {
+  diff.Number("$.limits.sessions_per_shard_max", a.sessions_per_shard_max,
+              b.sessions_per_shard_max);
+  diff.Number("$.limits.idle_timeout_s", a.idle_timeout_s, b.idle_timeout_s);
+  diff.Number("$.limits.connect_timeout_ms", a.connect_timeout_ms, b.connect_timeout_ms);
+  diff.Number("$.limits.shutdown_grace_s", a.shutdown_grace_s, b.shutdown_grace_s);
+  diff.Number("$.limits.buffer_size", a.buffer_size, b.buffer_size);
+  diff.Number("$.limits.buffer_count", a.buffer_count, b.buffer_count);
+  diff.Number("$.limits.buffers_in_flight_per_direction_max", a.buffers_in_flight_per_direction_max,
+              b.buffers_in_flight_per_direction_max);
+  diff.Number("$.limits.send_zc_min_bytes", a.send_zc_min_bytes, b.send_zc_min_bytes);
+  diff.Number("$.limits.ring_entries", a.ring_entries, b.ring_entries);
+  diff.Number("$.limits.auth_timeout_ms", a.auth_timeout_ms, b.auth_timeout_ms);
+  diff.Number("$.limits.startup_packet_size_max", a.startup_packet_size_max,
+              b.startup_packet_size_max);
+  diff.Number("$.limits.token_cache_entries", a.token_cache_entries, b.token_cache_entries);
+  diff.Number("$.limits.cancel_keys_max", a.cancel_keys_max, b.cancel_keys_max);
+}
+
+// OK when `file` differs from `running` in nothing a running gateway cannot follow. Compared,
+// field by field: the shard count (as resolved, so "auto" on the same CPUs equals itself) and
+// pin_shards; every resource (names and order, protocol, address as written, database, user,
+// password_env / password_file, tls, tls_ca, tls_server_name); every listener (names and order,
+// protocol, address as written, mode, relay resource, TLS certificate and key paths); the whole
+// identity section; grants (log, fsync); every limit. Not compared: policies (what a reload is
+// for), the file path, resolved socket addresses (host names were resolved once at start-up and
+// stay so), and the contents of files named by path (certificates, keys, CA bundles, password
+// files): the running gateway keeps what it read at start-up.
+absl::Status CheckOnlyPoliciesDiffer(const config::Config& running, const config::Config& file) {
+  ConfigDiff diff;
+  diff.Number("$.shards", running.shard_count, file.shard_count);
+  diff.Flag("$.pin_shards", running.pin_shards, file.pin_shards);
+  CompareListeners(running, file, diff);
+  CompareResources(running, file, diff);
+  CompareIdentity(running, file, diff);
+  diff.Text("$.grants.log", running.grants.log_file, file.grants.log_file);
+  diff.Flag("$.grants.fsync", running.grants.fsync, file.grants.fsync);
+  CompareLimits(running.limits, file.limits, diff);
+  if (diff.empty()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(diff.Message(file.path));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& config) {
@@ -59,7 +256,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
   key_options.unknown_kid_refresh_min_s = identity.unknown_kid_refresh_min_s;
   key_options.ca_file = identity.jwks_ca_file;
   if (!identity.jwks_file.empty()) {
-    JG_ASSIGN_OR_RETURN(gateway->keys_, auth::KeyProvider::FromFile(identity.jwks_file, key_options));
+    JG_ASSIGN_OR_RETURN(gateway->keys_,
+                        auth::KeyProvider::FromFile(identity.jwks_file, key_options));
   } else {
     JG_ASSIGN_OR_RETURN(gateway->keys_, auth::KeyProvider::FromUrl(identity.jwks_url, key_options));
   }
@@ -86,8 +284,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
   }
   JG_ASSIGN_OR_RETURN(gateway->grants_, grants::Store::Open(config.grants, WallMs()));
   if (config.grants.log_file.empty()) {
-    JG_LOG(kWarn, "event=grants_in_memory detail=\"no grants.log configured: a restart forgets "
-                  "every grant\"");
+    JG_LOG(kWarn,
+           "event=grants_in_memory detail=\"no grants.log configured: a restart forgets "
+           "every grant\"");
   }
   gateway->cancels_ = std::make_unique<session::CancelRegistry>(config.limits.cancel_keys_max);
 
@@ -139,6 +338,48 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
 }
 
 Gateway::~Gateway() { Stop(); }
+
+absl::Status Gateway::Reload(const std::string& path) {
+  if (!active_) {
+    return absl::FailedPreconditionError("no gateway listener: there are no policies to reload");
+  }
+  std::lock_guard<std::mutex> lock(reload_mutex_);
+  absl::Status status = ReloadPolicies(path);
+  if (!status.ok()) {
+    const std::string message(status.message());
+    JG_LOG(kWarn, "event=config_reload_failed file=%s error=\"%s\" keeping_generation=%lu",
+           path.c_str(), absl::CHexEscape(message).c_str(),
+           static_cast<unsigned long>(policies_.generation()));
+  }
+  return status;
+}
+
+absl::Status Gateway::ReloadPolicies(const std::string& path) {
+  // The same loader and validation as start-up (config::LoadFile; config::Parse checks the
+  // policies against the file's own resources). ResolveSecrets is not run: the resources must
+  // equal the running ones, so the running config's passwords are the ones the new file names.
+  JG_ASSIGN_OR_RETURN(config::Config file, config::LoadFile(path));
+  const config::Config& running = *env_.config;
+  JG_RETURN_IF_ERROR(CheckOnlyPoliciesDiffer(running, file));
+
+  // The snapshot's config is the running one (resolved addresses and passwords included) with
+  // the file's policies, whose resource indexes are valid in it because the resources are equal.
+  auto next = std::make_shared<config::Config>(running);
+  next->path = file.path;
+  next->policies = std::move(file.policies);
+  auto snapshot = std::make_shared<session::PolicySnapshot>();
+  JG_ASSIGN_OR_RETURN(snapshot->table, policy::Table::Compile(*next));
+  JG_ASSIGN_OR_RETURN(snapshot->rules, policy::RulesTable::Compile(*next));
+  const size_t policy_count = next->policies.size();
+  snapshot->config = std::move(next);
+  snapshot->generation = policies_.generation() + 1;
+  const uint64_t generation = snapshot->generation;
+  policies_.Publish(std::move(snapshot));
+  JG_CHECK(policies_.generation() == generation);
+  JG_LOG(kNotice, "event=config_reloaded generation=%lu policies=%zu file=%s",
+         static_cast<unsigned long>(generation), policy_count, path.c_str());
+  return absl::OkStatus();
+}
 
 void Gateway::Start() {
   if (!active_) {

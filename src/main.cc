@@ -1,6 +1,7 @@
 // src/main.cc: the jitgate binary. Parses the command line, loads and checks the config, probes
 // io_uring, starts one shard per configured core, waits for signals, and on SIGTERM/SIGINT stops
-// accepting, lets sessions finish for limits.shutdown_grace_s and exits 0 with a summary.
+// accepting, lets sessions finish for limits.shutdown_grace_s and exits 0 with a summary. On
+// SIGHUP it reloads the policies from the same file (Gateway::Reload), on this thread.
 //
 // Signals are blocked in every thread and taken synchronously here with sigtimedwait, so no
 // handler ever runs inside a shard.
@@ -40,6 +41,7 @@ Usage:
   jitgate --config FILE [--log-level LEVEL]   run the gateway
   jitgate --config FILE --check               validate FILE and exit (0 = valid, 2 = invalid)
   jitgate policy check FILE                   validate FILE and compile its policies
+  jitgate policy explain FILE --subject S SQL the decision on each statement of SQL (see README)
   jitgate token keygen|mint ...               development tokens (see `jitgate token --help`)
   jitgate --version                           print the version and build facts
   jitgate --help                              this text
@@ -54,7 +56,11 @@ Options:
 Signals:
   SIGTERM, SIGINT     stop accepting, let sessions finish for limits.shutdown_grace_s, close the
                       rest, print a summary and exit 0; a second signal skips the grace period
-  SIGHUP              logged; configuration reload arrives with the guardrail policy engine
+  SIGHUP              reload the policies from the --config file: validated and compiled as at
+                      start-up, then used from each session's next statement; refused (the
+                      running policies stay, event=config_reload_failed says why) if the file is
+                      invalid or changes anything but "policies" (listeners, resources, identity,
+                      grants, shards and limits need a restart)
 
 A listener with "resource" is a transparent relay (bytes unchanged, no authentication). A
 listener with "tls" (or "insecure": true, local development only) is the gateway: clients send an
@@ -168,7 +174,7 @@ std::string ListenerSummary(const config::Config& config) {
   return absl::StrJoin(parts, ",");
 }
 
-int Run(const config::Config& config) {
+int Run(const config::Config& config, const std::string& config_path) {
   if (absl::Status probe = ringio::ProbeIoUring(); !probe.ok()) {
     std::fprintf(stderr, "jitgate: io_uring unavailable: %s\n", probe.ToString().c_str());
     return 1;
@@ -225,7 +231,13 @@ int Run(const config::Config& config) {
     const timespec poll_interval{0, 50 * 1000 * 1000};
     const int sig = sigtimedwait(&signals, nullptr, &poll_interval);
     if (sig == SIGHUP) {
-      JG_LOG(kWarn, "event=sighup action=ignored detail=\"reload arrives with the policy engine\"");
+      if ((*gateway)->env() != nullptr) {
+        (void)(*gateway)->Reload(config_path);  // logs config_reloaded or config_reload_failed
+      } else {
+        JG_LOG(kNotice,
+               "event=sighup action=ignored detail=\"no gateway listener, so no policies: "
+               "nothing to reload (relay listeners change only with a restart)\"");
+      }
     } else if (sig == SIGTERM || sig == SIGINT) {
       ++stop_signals;
       JG_LOG(kNotice, "event=stopping signal=%s grace_s=%u", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -264,9 +276,8 @@ int Run(const config::Config& config) {
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
          total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions,
          total.gateway.tokens_validated, total.gateway.token_cache_hits,
-         total.gateway.auth_refusals, total.gateway.grants_issued,
-         total.gateway.grants_expired_cut, total.gateway.cancels_forwarded,
-         total.gateway.statements);
+         total.gateway.auth_refusals, total.gateway.grants_issued, total.gateway.grants_expired_cut,
+         total.gateway.cancels_forwarded, total.gateway.statements);
   return 0;
 }
 
@@ -311,5 +322,5 @@ int main(int argc, char** argv) {
   for (const std::string& warning : warnings) {
     JG_LOG(kWarn, "event=config_warning detail=\"%s\"", warning.c_str());
   }
-  return jitgate::Run(*config);
+  return jitgate::Run(*config, options.config_path);
 }
