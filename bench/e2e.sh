@@ -22,6 +22,8 @@
 #   jitgate         jitgate relay listener ("resource"), sslmode=disable
 #   jitgate-gw      jitgate gateway listener, "insecure": true; PGPASSWORD=<minted token>,
 #                   dbname = resource name; jitgate signs in to PostgreSQL with SCRAM (jg_bench)
+#   jitgate-gw-open the same gateway listener, resource bench_open, whose policy has
+#                   "statements": {"inspect": false}: guardrails off (what they cost = gw vs this)
 #   jitgate-gw-tls  the same gateway on its TLS listener, sslmode=require
 #   haproxy         HAProxy mode tcp, sslmode=disable
 #   pgbouncer       PgBouncer session mode, auth_type=trust, sslmode=disable
@@ -88,7 +90,7 @@ for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE CONNECT_CLIENTS; do
 done
 ((DURATION > 0 && ROUNDS > 0 && CONNECT_CLIENTS > 0)) ||
   { echo "e2e: DURATION, ROUNDS and CONNECT_CLIENTS must be > 0" >&2; exit 2; }
-ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
+ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-open jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
 for t in $TARGETS $CONNECT_TARGETS; do
   [[ " $ALL_TARGETS " == *" $t "* ]] || { echo "e2e: unknown target '$t' (known: $ALL_TARGETS)" >&2; exit 2; }
 done
@@ -101,9 +103,9 @@ die() { log "FATAL: $*"; exit 1; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
-has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls; }
+has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open; }
 # The gateway targets need the pg workload; TLS to PostgreSQL needs openssl for the certificate.
-has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls; }; }
+has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open; }; }
 
 for tool in pgbench psql sysbench haproxy pgbouncer openssl awk sort; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup)"
@@ -332,10 +334,14 @@ if has_gw_target; then
               "jwks_file": "$GW_DIR/keys/jwks.json"},
  "resources": {
    "bench": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
-             "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"}},
+             "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"},
+   "bench_open": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
+                  "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"}},
  "policies": [
    {"name": "bench", "match": {"roles": ["Bench.Read"]}, "resources": ["bench"],
-    "access": {"mode": "auto", "max_duration_s": 86400}}],
+    "access": {"mode": "auto", "max_duration_s": 86400}},
+   {"name": "bench-open", "match": {"roles": ["Bench.Read"]}, "resources": ["bench_open"],
+    "access": {"mode": "auto", "max_duration_s": 86400}, "statements": {"inspect": false}}],
  "grants": {"log": "$GW_DIR/grants.log", "fsync": true}}
 EOF
   log "starting jitgate gateway (insecure 127.0.0.1:$G_PORT, TLS 127.0.0.1:$GT_PORT)"
@@ -343,7 +349,9 @@ EOF
     --log-level "$JITGATE_LOG_LEVEL" && [[ -n ${JG_JITGATE_PID:-} ]]; then
     PROXY_PID[jitgate-gw]=$JG_JITGATE_PID
     PROXY_PID[jitgate-gw-tls]=$JG_JITGATE_PID
+    PROXY_PID[jitgate-gw-open]=$JG_JITGATE_PID
     PG_TARGET_PORT[jitgate-gw]=$G_PORT
+    PG_TARGET_PORT[jitgate-gw-open]=$G_PORT
     PG_TARGET_PORT[jitgate-gw-tls]=$GT_PORT
   else
     log "jitgate gateway did not start (its log is above); its rows will be FAILED"
@@ -521,7 +529,7 @@ show_jitgate_log() {
   local f
   case $1 in
     jitgate) f=$TMP/jitgate.log ;;
-    jitgate-gw | jitgate-gw-tls) f=$GW_DIR/jitgate.log ;;
+    jitgate-gw | jitgate-gw-tls | jitgate-gw-open) f=$GW_DIR/jitgate.log ;;
     *) return 0 ;;
   esac
   [[ -f $f ]] || return 0
@@ -536,6 +544,7 @@ pg_client() {
   case $1 in
     direct-tls | pgbouncer-tls) PGC_USER=$BENCH_ROLE PGC_SSLMODE=require PGC_PASSWORD=$BENCH_PASSWORD ;;
     jitgate-gw) PGC_USER=agent PGC_DB=bench PGC_PASSWORD=$GW_TOKEN ;;
+    jitgate-gw-open) PGC_USER=agent PGC_DB=bench_open PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-tls) PGC_USER=agent PGC_DB=bench PGC_SSLMODE=require PGC_PASSWORD=$GW_TOKEN ;;
   esac
 }

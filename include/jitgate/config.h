@@ -170,6 +170,10 @@ struct StatementRules {
   // "statement_length_max": statements longer than this (bytes) follow the unknown rule;
   // 1..1048576 (the classifier's own limit).
   uint32_t statement_length_max = 1u << 20;
+  // "inspect": false forwards this policy's statements without judging them (the rules above
+  // are then unused; start-up logs a warning). For trusted identities and for measuring what
+  // the guardrails cost; default true.
+  bool inspect = true;
 };
 
 // The class names of StatementClassName ("read", ..., "unknown"), in enum order, for src/config

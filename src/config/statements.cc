@@ -48,7 +48,7 @@ constexpr uint32_t kStatementLengthMax = 1u << 20;
 
 constexpr absl::string_view kStatementsKeys[] = {
     "allow", "block",     "review", "unknown", "tables", "functions", "statement_length_max",
-    "messages"};
+    "messages", "inspect"};
 constexpr absl::string_view kTableRuleKeys[] = {"match", "access", "action", "message", "name"};
 constexpr absl::string_view kFunctionRuleKeys[] = {"match", "action", "message", "name"};
 constexpr absl::string_view kAccessNames[] = {"read", "write", "ddl"};  // RelationAccess order
@@ -368,6 +368,8 @@ absl::Status ReadStatements(const Ctx& ctx, absl::string_view path, const picojs
                                      kStatementLengthMax, rules.statement_length_max));
   JG_RETURN_IF_ERROR(ReadMessages(ctx, absl::StrCat(path, ".messages"), Find(*object, "messages"),
                                   rules));
+  JG_RETURN_IF_ERROR(ReadOptionalBool(ctx, absl::StrCat(path, ".inspect"),
+                                      Find(*object, "inspect"), rules.inspect));
   return CheckRuleNames(ctx, path, rules);
 }
 

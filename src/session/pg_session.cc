@@ -20,6 +20,7 @@
 #include "src/common/log.h"
 #include "src/grants/store.h"
 #include "src/policy/table.h"
+#include "src/session/guard.h"
 #include "src/session/pg_backend_auth.h"
 #include "src/session/pg_session_internal.h"
 #include "src/tls/stream.h"
@@ -79,22 +80,28 @@ const char* EndReasonName(EndReason reason) {
 }
 
 PgSession::PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
-                     uint32_t shard_index, ScramKeyCache* scram_cache)
+                     uint32_t shard_index, ScramKeyCache* scram_cache, GuardScratch* guard)
     : env_(env),
       token_cache_(token_cache),
       scram_cache_(scram_cache),
       stats_(stats),
       shard_index_(shard_index),
-      up_walker_(pg::Direction::kFrontend, internal::kFrameSizeMax,
-                 internal::kStatementCaptureMax),
-      down_walker_(pg::Direction::kBackend, internal::kFrameSizeMax,
-                   internal::kStatementCaptureMax) {
-  up_walker_.SetInterest(pg::kMsgQuery);
-  up_walker_.SetInterest(pg::kMsgParse);
-  up_walker_.SetInterest(pg::kMsgFunctionCall);
-  up_walker_.SetInterest(pg::kMsgTerminate);
-  down_walker_.SetInterest(pg::kMsgReadyForQuery);
-  down_walker_.SetInterest(pg::kMsgParameterStatus);
+      up_editor_(pg::Direction::kFrontend, internal::kFrameSizeMax, internal::kStatementHoldMax),
+      down_editor_(pg::Direction::kBackend, internal::kFrameSizeMax, internal::kReplyHoldMax),
+      guard_(guard) {
+  if (guard_ == nullptr) {
+    own_guard_ = std::make_unique<GuardScratch>(MarkerNonce() ^ 0x9e3779b97f4a7c15ull, 256);
+    guard_ = own_guard_.get();
+  }
+  // Statements are judged before they go on; a Sync marks where a batch's ReadyForQuery comes.
+  up_editor_.SetInterest(pg::kMsgQuery);
+  up_editor_.SetInterest(pg::kMsgParse);
+  up_editor_.SetInterest(pg::kMsgFunctionCall);
+  up_editor_.SetInterest(pg::kMsgSync);
+  // Transaction status, standard_conforming_strings, and the marker errors of refusals.
+  down_editor_.SetInterest(pg::kMsgReadyForQuery);
+  down_editor_.SetInterest(pg::kMsgParameterStatus);
+  down_editor_.SetInterest(pg::kMsgBackendErrorResponse);
 }
 
 PgSession::~PgSession() { Abandon(); }
@@ -129,8 +136,19 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   backend_key_seen_ = false;
   client_key_ = {};
   backend_key_ = {};
-  up_walker_.Reset();
-  down_walker_.Reset();
+  up_editor_.Reset();
+  down_editor_.Reset();
+  edit_out_.clear();
+  refusals_.clear();
+  refusal_seq_ = 0;
+  up_invalid_ = false;
+  standard_strings_ = true;
+  sync_points_sent_ = 0;
+  ready_seen_ = 0;
+  snapshot_.reset();
+  snapshot_generation_ = 0;
+  rules_policy_ = 0;
+  inspect_ = true;
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;
   keys_retried_ = false;
@@ -632,7 +650,9 @@ void PgSession::Authenticate(int64_t now_ms) {
 
 void PgSession::Authorize(int64_t now_ms) {
   const config::Resource& resource = env_.config->resources[resource_index_];
-  const policy::AccessDecision decision = env_.policy->Decide(*identity_, resource_index_);
+  snapshot_ = env_.policies->Current();
+  snapshot_generation_ = snapshot_->generation;
+  const policy::AccessDecision decision = snapshot_->table->Decide(*identity_, resource_index_);
   switch (decision.outcome) {
     case policy::AccessDecision::Outcome::kNoPolicy:
       Fail(EndReason::kAccessDenied, "28000",
@@ -649,6 +669,8 @@ void PgSession::Authorize(int64_t now_ms) {
       break;
   }
   policy_name_.assign(decision.policy_name);
+  rules_policy_ = decision.policy_index;  // the same index in snapshot_->rules
+  inspect_ = snapshot_->config->policies[rules_policy_].statements.inspect;
   absl::StatusOr<std::shared_ptr<const grants::Grant>> grant =
       env_.grants->IssueAuto(*identity_, resource.name, policy_name_, decision.max_duration_s,
                              internal::WallMilliseconds());
@@ -702,7 +724,7 @@ void PgSession::OnTimer(int64_t now_ms) {
         // nothing is half-sent, else as soon as the message in flight has passed.
         phase_ = Phase::kCutting;
         cut_ready_ = false;
-        if (down_walker_.at_boundary()) {
+        if (down_editor_.at_boundary()) {
           CompleteCut();
         }
       }

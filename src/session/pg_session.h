@@ -37,7 +37,7 @@
 #include "jitgate/identity.h"
 #include "src/session/byte_queue.h"
 #include "src/session/cancel_registry.h"
-#include "src/session/frame_walker.h"
+#include "src/session/frame_editor.h"
 #include "src/session/gateway_env.h"
 
 namespace jitgate::auth {
@@ -54,6 +54,8 @@ namespace jitgate::session {
 
 class BackendAuth;
 class ScramKeyCache;
+struct GuardScratch;
+struct Judgement;
 
 // Why a session ended, as the shard logs it.
 enum class EndReason : uint8_t {
@@ -82,13 +84,17 @@ struct SessionStats {
   uint64_t grants_expired_cut = 0;   // sessions cut by their grant's end
   uint64_t cancels_forwarded = 0;
   uint64_t statements = 0;           // Query + Parse + FunctionCall frames seen
+  uint64_t statements_refused = 0;   // refused by the guardrails (block or review)
+  uint64_t guard_cache_hits = 0;     // statements classified from the shard's decision cache
 };
 
 class PgSession {
  public:
-  // `token_cache` and `scram_cache` are the shard's (either may be null: no caching).
+  // `token_cache`, `scram_cache` and `guard` are the shard's (the caches may be null: no
+  // caching; a null `guard` makes the session its own).
   PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
-            uint32_t shard_index, ScramKeyCache* scram_cache = nullptr);
+            uint32_t shard_index, ScramKeyCache* scram_cache = nullptr,
+            GuardScratch* guard = nullptr);
   ~PgSession();
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
@@ -175,12 +181,22 @@ class PgSession {
   void FinishStartup(char status, int64_t now_ms);
   bool PumpBackendTls(int64_t now_ms);
 
-  // Forwarding.
+  // Forwarding. Walk* edit a chunk: they return the prefix that goes on unchanged and leave in
+  // edit_out_ what goes after it.
   void ForwardUp(std::span<const std::byte> plaintext, int64_t now_ms);
   void ForwardDown(std::span<const std::byte> plaintext, int64_t now_ms);
-  size_t WalkUp(std::span<const std::byte> bytes);
-  size_t WalkDown(std::span<const std::byte> bytes);
+  size_t WalkUp(std::span<const std::byte> bytes, bool zero_copy);
+  size_t WalkDown(std::span<const std::byte> bytes, bool zero_copy);
   void CompleteCut();
+
+  // Guardrails (pg_session_guard.cc).
+  FrameAction OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  FrameAction OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  // Takes the newest policy snapshot when a reload published one.
+  void RefreshPolicy();
+  // Replaces a refused Query/FunctionCall (parse == false) or Parse by a marker statement.
+  void Refuse(const Judgement& judgement, bool parse, std::string_view statement_name,
+              std::vector<std::byte>* out);
 
   // Output helpers: `to_client` goes through TLS when the client leg has it.
   void SendToClient(std::span<const std::byte> plaintext);
@@ -239,9 +255,30 @@ class PgSession {
   bool key_registered_ = false;
   bool backend_key_seen_ = false;
 
+  // Policies: the snapshot this session decides with, and its policy's index in it
+  // (kNoPolicyIndex when a reload removed the policy: every statement is refused).
+  std::shared_ptr<const PolicySnapshot> snapshot_;
+  uint64_t snapshot_generation_ = 0;
+  uint32_t rules_policy_ = 0;
+  bool inspect_ = true;  // the policy's "statements.inspect"
+
   // Forwarding.
-  FrameWalker up_walker_;
-  FrameWalker down_walker_;
+  FrameEditor up_editor_;
+  FrameEditor down_editor_;
+  std::vector<std::byte> edit_out_;  // what a walk adds after the chunk's forwarded prefix
+  GuardScratch* guard_ = nullptr;
+  std::unique_ptr<GuardScratch> own_guard_;
+  // Refusals whose marker error has not come back yet, oldest first.
+  struct PendingRefusal {
+    uint64_t seq = 0;
+    std::vector<std::byte> error;
+  };
+  std::vector<PendingRefusal> refusals_;
+  uint64_t refusal_seq_ = 0;
+  bool up_invalid_ = false;        // a Query/Parse/FunctionCall body did not decode
+  bool standard_strings_ = true;   // the backend's standard_conforming_strings
+  uint64_t sync_points_sent_ = 0;  // Query, Sync, FunctionCall sent (each ends in ReadyForQuery)
+  uint64_t ready_seen_ = 0;        // ReadyForQuery received
   char tx_status_ = 'I';
   bool cut_ready_ = false;  // cutting, and the down stream reached a message boundary
 };

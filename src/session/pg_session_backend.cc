@@ -347,6 +347,13 @@ void PgSession::HandleBackendStartupFrame(char type, std::span<const std::byte> 
     }
     case pg::kMsgParameterStatus:
     case pg::kMsgNoticeResponse:
+      if (type == pg::kMsgParameterStatus) {
+        pg::ParameterStatus status;
+        if (pg::DecodeParameterStatus(payload, status) == pg::InvalidReason::kNone &&
+            status.name == "standard_conforming_strings") {
+          standard_strings_ = status.value != "off";
+        }
+      }
       if (startup_reply_.size() + payload.size() + 5 > internal::kBackendStartupBytesMax) {
         Fail(EndReason::kBackendProtocol, "08006", "jitgate: the database's start-up is too large");
         return;
@@ -438,10 +445,10 @@ void PgSession::FinishStartup(char status, int64_t now_ms) {
   backend_auth_.reset();
   JG_LOG(kInfo,
          "event=session_ready shard=%u session=%lu client=%s subject=%s resource=%s grant=%s "
-         "tls=%s setup_ms=%ld",
+         "tls=%s guardrails=%s setup_ms=%ld",
          shard_index_, session_id_, client_text_.c_str(), Clip(identity_->subject, 64).c_str(),
          env_.config->resources[resource_index_].name.c_str(), grant_->id.c_str(),
-         std::string(tls_version()).c_str(), now_ms - started_ms_);
+         std::string(tls_version()).c_str(), inspect_ ? "on" : "off", now_ms - started_ms_);
   if (!client_in_.empty()) {
     // The client pipelined its first messages behind the password: they go now.
     std::vector<std::byte> early;
@@ -453,56 +460,46 @@ void PgSession::FinishStartup(char status, int64_t now_ms) {
 // ---------------------------------------------------------------------------------------------
 // Forwarding.
 
-size_t PgSession::WalkUp(std::span<const std::byte> bytes) {
-  size_t walked = 0;
-  const FrameWalker::Status status =
-      up_walker_.Advance(bytes, false, &walked, [this](const WalkedFrame& frame) {
-        switch (frame.type) {
-          case pg::kMsgQuery:
-          case pg::kMsgParse:
-          case pg::kMsgFunctionCall:
-            // The guardrail hook: every statement passes here before it is forwarded.
-            // Pass-through until the guardrail issue lands (it judges frame.payload).
-            ++stats_->statements;
-            break;
-          default:
-            break;
-        }
+size_t PgSession::WalkUp(std::span<const std::byte> bytes, bool zero_copy) {
+  edit_out_.clear();
+  const EditResult result = up_editor_.Edit(
+      bytes, zero_copy, false, &edit_out_,
+      [this](const EditFrame& frame, std::vector<std::byte>* out) {
+        return OnUpFrame(frame, out);
       });
-  if (status == FrameWalker::Status::kInvalid) {
+  if (result.invalid || up_invalid_) {
     JG_LOG(kWarn, "event=protocol_error shard=%u session=%lu side=client reason=%s", shard_index_,
-           session_id_, pg::InvalidReasonName(up_walker_.reason()));
-    if (down_walker_.at_boundary()) {
+           session_id_,
+           result.invalid ? pg::InvalidReasonName(up_editor_.reason()) : "bad_statement_message");
+    edit_out_.clear();
+    if (down_editor_.at_boundary()) {
       Fail(EndReason::kProtocolError, "08P01", "jitgate: invalid message from the client");
     } else {
       EndQuietly(EndReason::kProtocolError);
     }
     return 0;
   }
-  return walked;
+  return result.forward;
 }
 
-size_t PgSession::WalkDown(std::span<const std::byte> bytes) {
-  size_t walked = 0;
+size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
+  edit_out_.clear();
   const bool cutting = phase_ == Phase::kCutting;
-  const FrameWalker::Status status =
-      down_walker_.Advance(bytes, cutting, &walked, [this](const WalkedFrame& frame) {
-        // The masking hook sees RowDescription/DataRow here once the masking issue lands;
-        // until then results pass through untouched (DataRow is not even looked at).
-        if (frame.type == pg::kMsgReadyForQuery && !frame.payload.empty()) {
-          tx_status_ = static_cast<char>(frame.payload[0]);
-        }
+  const EditResult result = down_editor_.Edit(
+      bytes, zero_copy, cutting, &edit_out_,
+      [this](const EditFrame& frame, std::vector<std::byte>* out) {
+        return OnDownFrame(frame, out);
       });
-  if (status == FrameWalker::Status::kInvalid) {
+  if (result.invalid) {
     JG_LOG(kWarn, "event=protocol_error shard=%u session=%lu side=backend reason=%s",
-           shard_index_, session_id_, pg::InvalidReasonName(down_walker_.reason()));
+           shard_index_, session_id_, pg::InvalidReasonName(down_editor_.reason()));
     EndQuietly(EndReason::kBackendProtocol);
-    return walked;
+    return result.forward;
   }
   // Everything up to the end of the message in flight goes out, then the goodbye (the caller
-  // queues the prefix first, then calls CompleteCut).
-  cut_ready_ = cutting && down_walker_.at_boundary();
-  return walked;
+  // queues the prefix and edit_out_ first, then calls CompleteCut).
+  cut_ready_ = cutting && down_editor_.at_boundary();
+  return result.forward;
 }
 
 void PgSession::ForwardUp(std::span<const std::byte> plaintext, int64_t now_ms) {
@@ -510,20 +507,26 @@ void PgSession::ForwardUp(std::span<const std::byte> plaintext, int64_t now_ms) 
   if (phase_ == Phase::kCutting) {
     return;  // the session is ending: nothing more reaches the database
   }
-  const size_t forward = WalkUp(plaintext);
+  const size_t forward = WalkUp(plaintext, true);
   if (end_ != EndReason::kNone) {
     return;
   }
   SendToBackend(plaintext.first(forward));
+  if (!edit_out_.empty()) {
+    SendToBackend(edit_out_);
+  }
 }
 
 void PgSession::ForwardDown(std::span<const std::byte> plaintext, int64_t now_ms) {
   (void)now_ms;
-  const size_t forward = WalkDown(plaintext);
+  const size_t forward = WalkDown(plaintext, true);
   if (end_ != EndReason::kNone) {
     return;
   }
   SendToClient(plaintext.first(forward));
+  if (!edit_out_.empty()) {
+    SendToClient(edit_out_);
+  }
   if (cut_ready_) {
     CompleteCut();
   }
@@ -534,7 +537,12 @@ size_t PgSession::InspectUp(std::span<const std::byte> bytes, int64_t now_ms) {
   if (phase_ == Phase::kCutting || end_ != EndReason::kNone) {
     return 0;
   }
-  return WalkUp(bytes);
+  // Bytes the session queued itself go first: while any wait, this chunk is copied behind them.
+  const size_t forward = WalkUp(bytes, to_backend_.empty());
+  if (end_ == EndReason::kNone && !edit_out_.empty()) {
+    to_backend_.Append(edit_out_);
+  }
+  return forward;
 }
 
 size_t PgSession::InspectDown(std::span<const std::byte> bytes, int64_t now_ms) {
@@ -542,7 +550,10 @@ size_t PgSession::InspectDown(std::span<const std::byte> bytes, int64_t now_ms) 
   if (end_ != EndReason::kNone) {
     return 0;
   }
-  const size_t forward = WalkDown(bytes);
+  const size_t forward = WalkDown(bytes, to_client_.empty());
+  if (end_ == EndReason::kNone && !edit_out_.empty()) {
+    to_client_.Append(edit_out_);
+  }
   if (cut_ready_ && end_ == EndReason::kNone) {
     CompleteCut();  // the relay sends the goodbye after the forwarded prefix
   }

@@ -22,9 +22,13 @@ inline constexpr size_t kFrameSizeMax = (size_t{1} << 30) + 64;
 // Start-up bytes held before the session is authenticated (packets, password, early queries):
 // the StartupMessage is at most 10000 bytes, a password message 65535.
 inline constexpr size_t kClientStartupBytesMax = 128 * 1024;
-// Statement text the forwarding walker captures for the guardrail hook when a Query or Parse
-// straddles receive buffers.
-inline constexpr size_t kStatementCaptureMax = 64 * 1024;
+// The largest Query / Parse / FunctionCall body the guardrails hold to judge before it goes on:
+// the classifier's statement limit (1 MiB) plus a Parse's name and parameter types. A longer one
+// is judged unseen, by the policy's unknown rule (and streamed only if that rule allows it).
+inline constexpr size_t kStatementHoldMax = (size_t{1} << 20) + (256 << 10) + 1024;
+// The largest ReadyForQuery / ParameterStatus / ErrorResponse held on the way to the client (a
+// longer ErrorResponse is not a refusal's and goes on unread).
+inline constexpr size_t kReplyHoldMax = 64 * 1024;
 // Plaintext read out of a TLS stream per call.
 inline constexpr size_t kTlsReadChunk = 16 * 1024;
 // Largest ErrorResponse the gateway builds.

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/rand.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "ringio/result.h"
 #include "src/auth/token_cache.h"
 #include "src/common/log.h"
+#include "src/session/guard.h"
 #include "src/session/pg_backend_auth.h"
 #include "src/shard/refusal.h"
 
@@ -97,6 +99,11 @@ absl::Status Relay::Init() {
   if (env_ != nullptr) {
     gateways_.resize(slot_count);
     scram_cache_ = std::make_unique<session::ScramKeyCache>();
+    uint64_t seed = 0;  // statement fingerprints a client cannot predict
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof(seed)) != 1) {
+      return absl::InternalError("RAND_bytes failed to seed the statement decision cache");
+    }
+    guard_ = std::make_unique<session::GuardScratch>(seed);
     if (limits.token_cache_entries > 0 && config_.identity.has_value()) {
       token_cache_ = std::make_unique<auth::TokenCache>(limits.token_cache_entries,
                                                         config_.identity->clock_skew_s);

@@ -223,6 +223,7 @@ class Relay {
   const session::GatewayEnv* const env_;
   std::unique_ptr<auth::TokenCache> token_cache_;
   std::unique_ptr<session::ScramKeyCache> scram_cache_;
+  std::unique_ptr<session::GuardScratch> guard_;  // statement classification (one per shard)
   std::vector<std::unique_ptr<session::PgSession>> gateways_;
   uint32_t open_count_ = 0;  // sessions counted against sessions_per_shard_max
   uint64_t next_session_id_ = 1;

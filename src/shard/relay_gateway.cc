@@ -41,7 +41,8 @@ session::PgSession* Relay::GatewayOf(uint32_t slot) {
   std::unique_ptr<session::PgSession>& gateway = gateways_[slot];
   if (gateway == nullptr) {
     gateway = std::make_unique<session::PgSession>(*env_, token_cache_.get(), &stats_->gateway,
-                                                   shard_index_, scram_cache_.get());
+                                                   shard_index_, scram_cache_.get(),
+                                                   guard_.get());
   }
   return gateway.get();
 }
@@ -78,9 +79,15 @@ void Relay::OnGatewayRecv(uint32_t slot, uint8_t side, uint16_t buffer_id, uint3
     Flow& flow = sessions_[slot].flows[side];
     flow.bytes += length;
   } else {
+    // The session forwards a prefix of the chunk from this buffer and may queue bytes of its own
+    // (a refusal's replacement, the copied rest) behind it.
+    const bool owned_was_empty = OwnedQueue(slot, side)->empty();
     const size_t forward =
         side == kUp ? gateway->InspectUp(bytes, now_ms) : gateway->InspectDown(bytes, now_ms);
     if (forward > 0) {
+      if (owned_was_empty) {
+        sessions_[slot].flows[side].owned_older = false;  // the prefix goes first
+      }
       Enqueue(slot, side, buffer_id, static_cast<uint32_t>(forward));
     } else {
       buffers_->Release(buffer_id);

@@ -1,0 +1,206 @@
+// PgSession, part 3: the guardrails on the forwarding path (src/session/guard.h has the design).
+// Up: each Query, Parse and FunctionCall is judged whole before any byte of it goes on; a
+// refused one is replaced by a marker statement (and, for a Parse, the rest of its batch up to
+// Sync is dropped, as the server itself would skip it). Down: ReadyForQuery (transaction status),
+// ParameterStatus (standard_conforming_strings, which the lexer must follow) and the marker's
+// syntax error, replaced by the refusal.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "jitgate/check.h"
+#include "jitgate/parsers/pg/backend.h"
+#include "jitgate/parsers/pg/encode.h"
+#include "jitgate/parsers/pg/frontend.h"
+#include "jitgate/parsers/sql/statement.h"
+#include "src/common/log.h"
+#include "src/policy/rules.h"
+#include "src/policy/table.h"
+#include "src/session/guard.h"
+#include "src/session/pg_session.h"
+#include "src/session/pg_session_internal.h"
+
+namespace jitgate::session {
+
+namespace pg = parsers::pg;
+namespace sql = parsers::sql;
+
+namespace {
+
+// Refusals in flight (sent to the database, error not back yet). A client pipelining more
+// refused statements than this without reading is cut.
+constexpr size_t kPendingRefusalsMax = 4096;
+
+}  // namespace
+
+void PgSession::RefreshPolicy() {
+  const uint64_t generation = env_.policies->generation();
+  if (generation == snapshot_generation_) {
+    return;
+  }
+  std::shared_ptr<const PolicySnapshot> snapshot = env_.policies->Current();
+  uint32_t index = policy::AccessDecision::kNoPolicyIndex;
+  for (size_t i = 0; i < snapshot->config->policies.size(); ++i) {
+    if (snapshot->config->policies[i].name == policy_name_) {
+      index = static_cast<uint32_t>(i);
+      break;
+    }
+  }
+  JG_LOG(kInfo, "event=session_policy_reloaded shard=%u session=%lu policy=%s generation=%lu%s",
+         shard_index_, session_id_, policy_name_.c_str(), snapshot->generation,
+         index == policy::AccessDecision::kNoPolicyIndex ? " removed=true" : "");
+  snapshot_ = std::move(snapshot);
+  snapshot_generation_ = snapshot_->generation;
+  rules_policy_ = index;
+  inspect_ = index == policy::AccessDecision::kNoPolicyIndex ||
+             snapshot_->config->policies[index].statements.inspect;
+}
+
+FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
+  if (frame.type == pg::kMsgSync) {
+    ++sync_points_sent_;
+    return FrameAction::kKeep;
+  }
+  ++stats_->statements;
+  RefreshPolicy();
+  if (!inspect_) {
+    if (frame.type != pg::kMsgParse) {
+      ++sync_points_sent_;
+    }
+    return FrameAction::kKeep;  // the policy trusts its identities' statements
+  }
+  const policy::RulesTable& rules = *snapshot_->rules;
+  // The lexer mode is certain only when nothing is in flight that could have changed it.
+  const bool mode_uncertain = sync_points_sent_ != ready_seen_;
+  const parsers::sql::pg::LexMode mode{.standard_conforming_strings = standard_strings_};
+  Judgement judgement;
+  std::string_view parse_name;
+  if (rules_policy_ == policy::AccessDecision::kNoPolicyIndex) {
+    judgement = HardRefusal("policy.removed",
+                            absl::StrCat("policy \"", policy_name_,
+                                         "\" was removed by a configuration reload; reconnect"));
+  } else if (frame.oversize) {
+    judgement = JudgeOpaque(rules, rules_policy_,
+                            frame.type == pg::kMsgParse ? "PARSE" : "QUERY", true, guard_);
+  } else {
+    switch (frame.type) {
+      case pg::kMsgQuery: {
+        pg::Query query;
+        if (pg::DecodeQuery(frame.payload, query) != pg::InvalidReason::kNone) {
+          up_invalid_ = true;
+          return FrameAction::kDrop;
+        }
+        judgement = JudgeSql(rules, rules_policy_, query.query, mode, mode_uncertain, guard_);
+        break;
+      }
+      case pg::kMsgParse: {
+        pg::Parse parse;
+        if (pg::DecodeParse(frame.payload, parse) != pg::InvalidReason::kNone) {
+          up_invalid_ = true;
+          return FrameAction::kDrop;
+        }
+        parse_name = parse.statement;
+        judgement = JudgeSql(rules, rules_policy_, parse.query, mode, mode_uncertain, guard_);
+        break;
+      }
+      case pg::kMsgFunctionCall: {
+        pg::FunctionCall call;
+        if (pg::DecodeFunctionCall(frame.payload, call) != pg::InvalidReason::kNone) {
+          up_invalid_ = true;
+          return FrameAction::kDrop;
+        }
+        judgement = JudgeOpaque(rules, rules_policy_, "FUNCTION CALL", false, guard_);
+        break;
+      }
+      default:
+        return FrameAction::kKeep;
+    }
+  }
+  stats_->guard_cache_hits += judgement.cache_hits;
+  if (frame.type != pg::kMsgParse) {
+    ++sync_points_sent_;  // a Query or FunctionCall ends in ReadyForQuery, refused or not
+  }
+  if (judgement.allowed) {
+    return FrameAction::kKeep;
+  }
+  Refuse(judgement, frame.type == pg::kMsgParse, parse_name, out);
+  return FrameAction::kDrop;
+}
+
+void PgSession::Refuse(const Judgement& judgement, bool parse, std::string_view statement_name,
+                       std::vector<std::byte>* out) {
+  ++stats_->statements_refused;
+  JG_LOG(kNotice,
+         "event=statement_refused shard=%u session=%lu subject=%s resource=%s grant=%s policy=%s "
+         "rule=\"%s\" verdict=%s class=%s command=\"%s\" statement=%u/%u",
+         shard_index_, session_id_, internal::Clip(identity_->subject, 64).c_str(),
+         std::string(resource_name()).c_str(), std::string(grant_id()).c_str(),
+         policy_name_.c_str(), internal::Clip(judgement.decision.rule_name, 80).c_str(),
+         std::string(policy::VerdictName(judgement.decision.verdict)).c_str(),
+         std::string(sql::StatementClassName(judgement.statement_class)).c_str(),
+         std::string(judgement.command).c_str(), judgement.statement_index + 1,
+         judgement.statement_count);
+  if (refusals_.size() >= kPendingRefusalsMax) {
+    // The client keeps sending refused statements without reading a single answer.
+    up_invalid_ = true;
+    return;
+  }
+  const uint64_t seq = ++refusal_seq_;
+  const std::string marker = MarkerText(MarkerNonce(), seq);
+  if (parse) {
+    AppendParseFrame(statement_name, marker, out);
+    up_editor_.DropUntil(pg::kMsgSync);  // the server skips the rest of the batch; so do we
+  } else {
+    AppendQueryFrame(marker, out);
+  }
+  refusals_.push_back(PendingRefusal{seq, RefusalError(judgement, policy_name_)});
+}
+
+FrameAction PgSession::OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out) {
+  if (frame.oversize) {
+    return FrameAction::kKeep;  // not a refusal's marker error (those are short)
+  }
+  switch (frame.type) {
+    case pg::kMsgReadyForQuery:
+      if (!frame.payload.empty()) {
+        tx_status_ = static_cast<char>(frame.payload[0]);
+      }
+      ++ready_seen_;
+      return FrameAction::kKeep;
+    case pg::kMsgParameterStatus: {
+      pg::ParameterStatus status;
+      if (pg::DecodeParameterStatus(frame.payload, status) == pg::InvalidReason::kNone &&
+          status.name == "standard_conforming_strings") {
+        standard_strings_ = status.value != "off";
+      }
+      return FrameAction::kKeep;
+    }
+    case pg::kMsgBackendErrorResponse: {
+      if (refusals_.empty()) {
+        return FrameAction::kKeep;
+      }
+      pg::ErrorResponse error;
+      if (pg::DecodeErrorResponse(frame.payload, error) != pg::InvalidReason::kNone) {
+        return FrameAction::kKeep;  // the client's decoder will say what is wrong with it
+      }
+      const std::optional<uint64_t> seq =
+          FindMarker(error.Find(pg::kFieldMessage), MarkerNonce());
+      if (!seq.has_value()) {
+        return FrameAction::kKeep;
+      }
+      // Refusals before this one were skipped by the server (an earlier error in their batch).
+      const auto match = std::find_if(refusals_.begin(), refusals_.end(),
+                                      [&](const PendingRefusal& r) { return r.seq >= *seq; });
+      if (match == refusals_.end() || match->seq != *seq) {
+        refusals_.erase(refusals_.begin(), match);
+        return FrameAction::kKeep;
+      }
+      out->insert(out->end(), match->error.begin(), match->error.end());
+      refusals_.erase(refusals_.begin(), match + 1);
+      return FrameAction::kDrop;
+    }
+    default:
+      return FrameAction::kKeep;
+  }
+}
+
+}  // namespace jitgate::session
