@@ -655,6 +655,17 @@ pipeline_check "pipeline: a refused named statement is never prepared (26000 aft
   "$work/pipe3.out" "refusal:$D" "q=2 aborted" "sync=1 ok" \
   "q=3 error *sqlstate=26000 *" "sync=2 ok" "q=4 ok *value=3" "sync=3 ok" "ok tx=I"
 
+plan_reset
+step "named Parse refused: DELETE FROM t as s2" "refused $D agents" '\prepare s2 DELETE FROM t'
+step "the refused named statement was never prepared: 26000" "error 26000 I" '\execp s2'
+step "named 2 MiB Parse refused as unknown" "refused $U agents" \
+  "\\prepare big SELECT length('$mib2')"
+step "the refused 2 MiB named statement was never prepared: 26000" "error 26000 I" '\execp big'
+step "the session goes on after the refused named statements" "ok I after-big" \
+  "SELECT 'after-big'"
+run_plan "$(dev shop)" "$work/named.out"
+judge_plan shop "$work/named.out" 0
+
 # ---- 4. FunctionCall (fast path): judged as an unknown statement
 int4pl=$(db "SELECT 'int4pl'::regproc::oid")
 lo_creat=$(db "SELECT 'lo_creat'::regproc::oid")

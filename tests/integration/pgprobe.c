@@ -264,7 +264,9 @@ static int Usage(void) {
         "       pgprobe hold CONNINFO INTERVAL_MS MAX_S\n"
         "       pgprobe idle CONNINFO MAX_S\n"
         "       pgprobe params CONNINFO\n"
-        "       pgprobe script CONNINFO            (commands on stdin, one a line)\n"
+        "       pgprobe script CONNINFO            (commands on stdin, one a line: SQL,\n"
+        "                                           \\x SQL, \\prepare NAME SQL, \\execp NAME,\n"
+        "                                           \\fn OID [INT4...], \\sleep MS)\n"
         "       pgprobe pipeline CONNINFO ITEM...  (SQL | prepare:NAME:SQL | exec:NAME | --sync)\n"
         "       pgprobe burst CONNINFO SQL...      (simple Queries in one send; no TLS)\n",
         stderr);
@@ -672,8 +674,21 @@ static int CmdScript(const char* conninfo) {
       printf("ok slept\n");
       continue;
     }
+    const char* space = strncmp(line, "\\prepare ", 9) == 0 ? strchr(line + 9, ' ') : NULL;
     if (strncmp(line, "\\fn ", 4) == 0) {
       ScriptFunctionCall(conn, line + 4, &out);
+    } else if (space != NULL || strncmp(line, "\\execp ", 7) == 0) {
+      char name[64] = "";
+      if (space != NULL) {
+        snprintf(name, sizeof(name), "%.*s", (int)(space - (line + 9)), line + 9);
+      }
+      int sent = space != NULL ? PQsendPrepare(conn, name, space + 1, 0, NULL)
+                               : PQsendQueryPrepared(conn, line + 7, 0, NULL, NULL, NULL, 0);
+      if (!sent) {
+        SetErrorFields(&out, kStateConnectionLost, "ERROR", PQerrorMessage(conn), NULL);
+      } else {
+        CollectResults(conn, &out);
+      }
     } else {
       const bool extended = strncmp(line, "\\x ", 3) == 0;
       const char* sql = extended ? line + 3 : line;
