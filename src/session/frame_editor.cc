@@ -184,14 +184,13 @@ EditResult FrameEditor::Edit(std::span<const std::byte> bytes, bool zero_copy,
         return result;
       }
       header_have_ = 0;
-      if (remaining_ == 0 && mode_ == Mode::kDrop) {
-        mode_ = Mode::kPass;  // an empty frame dropped with its header
-      }
       if (to_copy) {
         start_copy(begun_here ? header_start : 0);
       }
       if (mode_ == Mode::kPass) {
         emit(header_.data(), header_.size());
+      } else if (remaining_ == 0 && mode_ == Mode::kDrop) {
+        mode_ = Mode::kPass;  // an empty frame dropped with its header: the next one is new
       }
       if (remaining_ == 0 && mode_ == Mode::kHold) {
         finish_held();

@@ -156,7 +156,9 @@ void AppendParseFrame(std::string_view statement_name, std::string_view text,
   p[0] = std::byte{static_cast<unsigned char>(pg::kMsgParse)};
   internal::StoreUint32(p + 1, static_cast<uint32_t>(4 + body));
   p += 5;
-  std::memcpy(p, statement_name.data(), statement_name.size());
+  if (!statement_name.empty()) {  // an empty view may have no data pointer
+    std::memcpy(p, statement_name.data(), statement_name.size());
+  }
   p += statement_name.size();
   *p++ = std::byte{0};
   std::memcpy(p, text.data(), text.size());

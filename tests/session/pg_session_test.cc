@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -39,6 +40,7 @@
 #include "src/auth/token_cache.h"
 #include "src/auth/validator.h"
 #include "src/grants/store.h"
+#include "src/policy/rules.h"
 #include "src/policy/table.h"
 #include "src/session/cancel_registry.h"
 #include "src/session/gateway_env.h"
@@ -539,7 +541,10 @@ std::string ConfigJson(const std::string& cert, const std::string& key) {
                  "jwks_file": "/nonexistent/jwks.json"},
     "policies": [
       {"name": "agents", "match": {"roles": ["db.read"]}, "resources": ["orders", "ledger", "secure"],
-       "access": {"mode": "auto", "max_duration_s": 900}},
+       "access": {"mode": "auto", "max_duration_s": 900},
+       "statements": {"tables": [{"match": "payments.*", "access": ["write"], "action": "block",
+                                  "name": "no-payment-writes",
+                                  "message": "payments are read-only for agents"}]}},
       {"name": "brief", "match": {"roles": ["db.read"]}, "resources": ["short"],
        "access": {"mode": "auto", "max_duration_s": 1}},
       {"name": "guarded", "match": {"roles": ["db.read"]}, "resources": ["vault"],
@@ -567,6 +572,7 @@ class PgSessionTest : public ::testing::Test {
     absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(*config_);
     ASSERT_TRUE(table.ok()) << table.status();
     policy_ = *std::move(table);
+    ASSERT_NO_FATAL_FAILURE(PublishPolicies(*config_, 1));
     absl::StatusOr<std::unique_ptr<grants::Store>> store =
         grants::Store::Open(config_->grants, WallMs());
     ASSERT_TRUE(store.ok()) << store.status();
@@ -596,6 +602,7 @@ class PgSessionTest : public ::testing::Test {
 
     env_.config = config_.get();
     env_.policy = policy_.get();
+    env_.policies = &policies_;
     env_.grants = grants_.get();
     env_.validator = validator_.get();
     env_.keys = keys_.get();
@@ -608,6 +615,21 @@ class PgSessionTest : public ::testing::Test {
     backend_tls_ = *std::move(backend);
     env_.resource_tls.assign(config_->resources.size(), nullptr);
     env_.resource_tls[ResourceIndex("secure")] = backend_tls_.get();
+  }
+
+  // Compiles `config`'s policies and publishes them as generation `generation`.
+  void PublishPolicies(const config::Config& config, uint64_t generation) {
+    auto snapshot = std::make_shared<PolicySnapshot>();
+    snapshot->config = std::make_shared<const config::Config>(config);
+    absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(config);
+    ASSERT_TRUE(table.ok()) << table.status();
+    snapshot->table = *std::move(table);
+    absl::StatusOr<std::shared_ptr<const policy::RulesTable>> rules =
+        policy::RulesTable::Compile(config);
+    ASSERT_TRUE(rules.ok()) << rules.status();
+    snapshot->rules = *std::move(rules);
+    snapshot->generation = generation;
+    policies_.Publish(std::move(snapshot));
   }
 
   uint32_t ResourceIndex(std::string_view name) const {
@@ -684,6 +706,7 @@ class PgSessionTest : public ::testing::Test {
   std::unique_ptr<tls::testing::TestPki> pki_;
   std::unique_ptr<config::Config> config_;
   std::shared_ptr<const policy::Table> policy_;
+  PolicyPublisher policies_;
   std::unique_ptr<grants::Store> grants_;
   std::unique_ptr<auth::KeyProvider> keys_;
   std::unique_ptr<auth::Validator> validator_;
@@ -1897,12 +1920,17 @@ TEST_F(PgSessionTest, GrantExpiryMidHeaderWaitsToo) {
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "short"));
   const Bytes row = DataRow({"abc"});
-  EXPECT_EQ(session->InspectDown(std::span(row).first(3), kStartMs), 3u);
+  // A split header is held by the session (never forwarded in part), then goes on copied.
+  EXPECT_EQ(session->InspectDown(std::span(row).first(3), kStartMs), 0u);
+  EXPECT_TRUE(session->to_client().empty());
   session->OnTimer(kStartMs + 1001);
   EXPECT_EQ(session->end(), EndReason::kNone);
   const Bytes rest = Concat({Bytes(row.begin() + 3, row.end()), Ready('I')});
-  EXPECT_EQ(session->InspectDown(rest, kStartMs + 1002), row.size() - 3);
+  EXPECT_EQ(session->InspectDown(rest, kStartMs + 1002), 0u);
   EXPECT_EQ(session->end(), EndReason::kGrantExpired);
+  const std::vector<Msg> out = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(out), "DE");  // the whole row, then the goodbye (not the ReadyForQuery)
+  EXPECT_EQ(DecodeError(out[1]).code, "57P01");
 }
 
 TEST_F(PgSessionTest, GrantExpiryCutsWithoutGoodbyeWhenTheMessageNeverEnds) {
@@ -2158,6 +2186,264 @@ TEST_F(PgSessionTest, InvalidBackendFrameWhileForwarding) {
   EXPECT_EQ(session->InspectDown(down, kStartMs), row.size());
   EXPECT_EQ(session->end(), EndReason::kBackendProtocol);
   EXPECT_TRUE(session->to_client().empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guardrails: refused statements are replaced by a marker the database fails on, and its error
+// by the refusal.
+
+Bytes Parse(std::string_view name, std::string_view sql) {
+  Bytes body;
+  Append(body, AsBytes(name));
+  body.push_back(std::byte{0});
+  Append(body, AsBytes(sql));
+  body.push_back(std::byte{0});
+  Put16(body, 0);
+  return Tagged('P', body);
+}
+Bytes BindUnnamed() {
+  Bytes body;
+  body.push_back(std::byte{0});  // portal
+  body.push_back(std::byte{0});  // statement
+  Put16(body, 0);
+  Put16(body, 0);
+  Put16(body, 0);
+  return Tagged('B', body);
+}
+Bytes ExecuteUnnamed() {
+  Bytes body;
+  body.push_back(std::byte{0});
+  Put32(body, 0);
+  return Tagged('E', body);
+}
+Bytes Sync() { return Tagged('S', std::string_view()); }
+Bytes FunctionCallMessage(uint32_t oid) {
+  Bytes body;
+  Put32(body, oid);
+  Put16(body, 0);
+  Put16(body, 0);
+  Put16(body, 0);
+  return Tagged('F', body);
+}
+// The server's answer to a marker statement: a syntax error naming it.
+Bytes SyntaxErrorAt(std::string_view token) {
+  return Encoded([&](std::span<std::byte> out) {
+    pg::ErrorFields fields;
+    fields.severity = "ERROR";
+    fields.sqlstate = "42601";
+    const std::string message = "syntax error at or near \"" + std::string(token) + "\"";
+    fields.message = message;
+    return pg::EncodeErrorResponse(fields, out);
+  });
+}
+// A refusal as the client gets it: the ErrorResponse, then ReadyForQuery.
+ErrorInfo OnlyErrorOf(const std::vector<Msg>& msgs) {
+  EXPECT_EQ(Types(msgs), "EZ");
+  if (msgs.empty() || msgs[0].type != 'E') {
+    return {};
+  }
+  return DecodeError(msgs[0]);
+}
+// The text of a Query or the statement of a Parse.
+std::string SqlOf(const Msg& msg) {
+  const std::string_view body = AsText(msg.body);
+  if (msg.type == 'Q') {
+    return std::string(body.substr(0, body.find('\0')));
+  }
+  const size_t name_end = body.find('\0');
+  const std::string_view rest = body.substr(name_end + 1);
+  return std::string(rest.substr(0, rest.find('\0')));
+}
+
+TEST_F(PgSessionTest, RefusedQueryIsReplacedAndItsErrorRewritten) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes first = Query("select 1");
+  const Bytes up = Concat({first, Query("drop table orders"), Query("select 2")});
+  // The allowed prefix goes on from the buffer; the marker and the rest are the session's.
+  EXPECT_EQ(session->InspectUp(up, kStartMs), first.size());
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "QQ");
+  const std::string marker = SqlOf(sent[0]);
+  EXPECT_TRUE(absl::StartsWith(marker, "jitgate_blocked_")) << marker;
+  EXPECT_EQ(SqlOf(sent[1]), "select 2");
+  EXPECT_EQ(stats_.statements_refused, 1u);
+
+  const Bytes answer1 = Concat({DataRow({"1"}), CommandComplete("SELECT 1"), Ready('I')});
+  const Bytes down = Concat({answer1, SyntaxErrorAt(marker), Ready('I'), DataRow({"2"}),
+                             CommandComplete("SELECT 1"), Ready('I')});
+  EXPECT_EQ(session->InspectDown(down, kStartMs), answer1.size());
+  const std::vector<Msg> rest = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(rest), "EZDCZ");
+  const ErrorInfo error = DecodeError(rest[0]);
+  EXPECT_EQ(error.severity, "ERROR");
+  EXPECT_EQ(error.code, "42501");
+  EXPECT_THAT(error.message, ::testing::StartsWith("jitgate: destructive statements"));
+  EXPECT_THAT(error.detail, ::testing::HasSubstr("\"statements.default[destructive]\""));
+  EXPECT_THAT(error.detail, ::testing::HasSubstr("policy \"agents\""));
+  EXPECT_EQ(session->end(), EndReason::kNone);
+  // Back to zero-copy once the session's own bytes are out.
+  const Bytes next = Query("select 3");
+  EXPECT_EQ(session->InspectUp(next, kStartMs), next.size());
+}
+
+TEST_F(PgSessionTest, OneRefusedStatementRefusesTheWholeString) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes up = Query("insert into t values (1); /* x */ DROP/**/TABLE t; select 1");
+  EXPECT_EQ(session->InspectUp(up, kStartMs), 0u);
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  const std::string marker = SqlOf(sent[0]);
+  EXPECT_TRUE(absl::StartsWith(marker, "jitgate_blocked_"));
+  EXPECT_EQ(session->InspectDown(Concat({SyntaxErrorAt(marker), Ready('I')}), kStartMs), 0u);
+  const std::vector<Msg> back = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(back), "EZ");
+  EXPECT_THAT(DecodeError(back[0]).detail, ::testing::HasSubstr("statement 2 of 3"));
+}
+
+TEST_F(PgSessionTest, TableRuleRefusesWithItsNameAndMessage) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  EXPECT_EQ(session->InspectUp(Query("update payments.ledger set x = 1 where id = 2"), kStartMs),
+            0u);
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  (void)session->InspectDown(Concat({SyntaxErrorAt(SqlOf(sent[0])), Ready('I')}), kStartMs);
+  const std::vector<Msg> back = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(back), "EZ");
+  const ErrorInfo error = DecodeError(back[0]);
+  EXPECT_EQ(error.message, "jitgate: payments are read-only for agents");
+  EXPECT_THAT(error.detail, ::testing::HasSubstr("\"no-payment-writes\""));
+  // Reads of the same schema pass.
+  const Bytes read = Query("select * from payments.ledger");
+  EXPECT_EQ(session->InspectUp(read, kStartMs), read.size());
+}
+
+TEST_F(PgSessionTest, RefusedParseSkipsItsBatchUntilSync) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes allowed = Concat({Parse("", "select 1"), BindUnnamed(), ExecuteUnnamed(), Sync()});
+  const Bytes up = Concat({allowed, Parse("s1", "delete from t"), BindUnnamed(), ExecuteUnnamed(),
+                           Query("select 'dropped with the batch'"), Sync(),
+                           Parse("", "select 2"), BindUnnamed(), ExecuteUnnamed(), Sync()});
+  EXPECT_EQ(session->InspectUp(up, kStartMs), allowed.size());
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "PSPBES");
+  EXPECT_EQ(AsText(sent[0].body).substr(0, 3), std::string_view("s1\0", 3));  // same name
+  const std::string marker = SqlOf(sent[0]);
+  EXPECT_TRUE(absl::StartsWith(marker, "jitgate_blocked_"));
+  EXPECT_EQ(SqlOf(sent[2]), "select 2");
+  // The server fails the marker Parse and skips to Sync.
+  (void)session->InspectDown(Concat({Tagged('1', std::string_view()), Tagged('2', std::string_view()),
+                                     DataRow({"1"}), CommandComplete("SELECT 1"), Ready('I'),
+                                     SyntaxErrorAt(marker), Ready('I')}),
+                             kStartMs);
+  const std::vector<Msg> back = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(back), "EZ");
+  EXPECT_EQ(DecodeError(back[0]).code, "42501");
+}
+
+TEST_F(PgSessionTest, AMarkerTheServerSkippedIsPassedOver) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  // Batch 1: Execute fails on the server, so the refused Parse behind it is never parsed.
+  const Bytes allowed = Concat({Parse("", "select 1/0"), BindUnnamed(), ExecuteUnnamed()});
+  const Bytes up = Concat({allowed, Parse("", "truncate t"), Sync(), Query("drop table t")});
+  EXPECT_EQ(session->InspectUp(up, kStartMs), allowed.size());
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "PSQ");
+  const std::string second = SqlOf(sent[2]);
+  const Bytes division = Encoded([](std::span<std::byte> out) {
+    pg::ErrorFields fields;
+    fields.sqlstate = "22012";
+    fields.message = "division by zero";
+    return pg::EncodeErrorResponse(fields, out);
+  });
+  const Bytes first_batch = Concat({Tagged('1', std::string_view()),
+                                    Tagged('2', std::string_view()), division, Ready('I')});
+  // The server's own error goes on untouched, from the buffer; the refusal replaces the marker's.
+  EXPECT_EQ(session->InspectDown(Concat({first_batch, SyntaxErrorAt(second), Ready('I')}),
+                                 kStartMs),
+            first_batch.size());
+  const std::vector<Msg> back = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(back), "EZ");
+  const ErrorInfo refusal = DecodeError(back[0]);
+  EXPECT_EQ(refusal.code, "42501");
+  EXPECT_THAT(refusal.detail, ::testing::HasSubstr("(DROP, class destructive)"));
+}
+
+TEST_F(PgSessionTest, FunctionCallIsJudgedAsUnknown) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  EXPECT_EQ(session->InspectUp(FunctionCallMessage(764), kStartMs), 0u);  // lo_import
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  (void)session->InspectDown(Concat({SyntaxErrorAt(SqlOf(sent[0])), Ready('I')}), kStartMs);
+  const ErrorInfo error = OnlyErrorOf(Frames(Drain(session->to_client())));
+  EXPECT_THAT(error.detail, ::testing::HasSubstr("FUNCTION CALL, class unknown"));
+}
+
+TEST_F(PgSessionTest, AStatementSplitAcrossChunksIsHeldUntilJudged) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes drop = Query("drop table orders");
+  for (size_t cut = 1; cut < drop.size(); ++cut) {
+    EXPECT_EQ(session->InspectUp(std::span(drop).first(cut), kStartMs), 0u) << cut;
+    EXPECT_TRUE(session->to_backend().empty()) << cut;  // nothing of it went on
+    EXPECT_EQ(session->InspectUp(std::span(drop).subspan(cut), kStartMs), 0u) << cut;
+    const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+    ASSERT_EQ(Types(sent), "Q") << cut;
+    EXPECT_TRUE(absl::StartsWith(SqlOf(sent[0]), "jitgate_blocked_")) << cut;
+  }
+  // An allowed statement split the same way goes on whole, copied.
+  const Bytes select = Query("select 1");
+  EXPECT_EQ(session->InspectUp(std::span(select).first(3), kStartMs), 0u);
+  EXPECT_EQ(session->InspectUp(std::span(select).subspan(3), kStartMs), 0u);
+  EXPECT_EQ(Drain(session->to_backend()), select);
+}
+
+TEST_F(PgSessionTest, LexerFollowsStandardConformingStrings) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  // With standard_conforming_strings off, 'a\'; drop table t; --' is one string literal.
+  const Bytes tricky = Query("select 'a\\'; drop table t; --'");
+  EXPECT_EQ(session->InspectUp(tricky, kStartMs), 0u);  // on: a DROP follows the string
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  const Bytes off = Concat({SyntaxErrorAt(SqlOf(sent[0])), Ready('I'),
+                            ParamStatus("standard_conforming_strings", "off")});
+  EXPECT_EQ(session->InspectDown(off, kStartMs), 0u);
+  (void)Drain(session->to_client());
+  EXPECT_EQ(session->InspectUp(tricky, kStartMs), tricky.size());  // off: one harmless SELECT
+  // While a statement is in flight (it might change the setting), both readings must pass.
+  const Bytes more = Query("select 2");
+  EXPECT_EQ(session->InspectUp(more, kStartMs), more.size());
+  EXPECT_EQ(session->InspectUp(tricky, kStartMs), 0u);
+}
+
+TEST_F(PgSessionTest, AReloadChangesTheNextDecision) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes drop = Query("drop table t");
+  EXPECT_EQ(session->InspectUp(drop, kStartMs), 0u);
+  (void)Drain(session->to_backend());
+  config::Config relaxed = *config_;
+  relaxed.policies[0].statements.class_actions[static_cast<size_t>(
+      parsers::sql::StatementClass::kDestructive)] = config::StatementAction::kAllow;
+  ASSERT_NO_FATAL_FAILURE(PublishPolicies(relaxed, 2));
+  EXPECT_EQ(session->InspectUp(drop, kStartMs), drop.size());
+  // A reload that removes the session's policy refuses everything it sends.
+  config::Config removed = *config_;
+  removed.policies[0].name = "renamed";
+  ASSERT_NO_FATAL_FAILURE(PublishPolicies(removed, 3));
+  const Bytes select = Query("select 1");
+  EXPECT_EQ(session->InspectUp(select, kStartMs), 0u);
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  (void)session->InspectDown(Concat({SyntaxErrorAt(SqlOf(sent[0])), Ready('I')}), kStartMs);
+  const ErrorInfo error = OnlyErrorOf(Frames(Drain(session->to_client())));
+  EXPECT_THAT(error.detail, ::testing::HasSubstr("\"policy.removed\""));
 }
 
 }  // namespace
