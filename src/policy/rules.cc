@@ -3,8 +3,10 @@
 #include "src/policy/rules.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -128,85 +130,252 @@ std::string_view VerdictName(Verdict verdict) {
   return "block";
 }
 
+namespace {
+
+uint64_t Load64(const char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+uint32_t Load32(const char* p) {
+  uint32_t word;
+  std::memcpy(&word, p, sizeof(word));
+  return word;
+}
+
+// A key as two words: for up to 16 bytes its first and last 8 (4 below 8 bytes; three bytes
+// packed below 4), loads that overlap rather than read past it, so that with the size they are
+// the key. Above 16 bytes the earlier bytes are folded into `head` and a full compare confirms.
+struct KeyWords {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+};
+
+[[gnu::always_inline]] inline KeyWords Words(std::string_view key) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+  const char* p = key.data();
+  const size_t n = key.size();
+  KeyWords words;
+  if (n > 16) {
+    uint64_t folded = 0;
+    for (size_t i = 0; i + 16 < n; i += 8) {
+      folded = (folded ^ Load64(p + i)) * kMul;
+    }
+    words.head = Load64(p + n - 16) ^ folded;
+    words.tail = Load64(p + n - 8);
+  } else if (n >= 8) {
+    words.head = Load64(p);
+    words.tail = Load64(p + n - 8);
+  } else if (n >= 4) {
+    words.head = Load32(p);
+    words.tail = Load32(p + n - 4);
+  } else if (n > 0) {
+    words.head = (uint64_t{static_cast<uint8_t>(p[0])} << 16) |
+                 (uint64_t{static_cast<uint8_t>(p[n / 2])} << 8) | static_cast<uint8_t>(p[n - 1]);
+  }
+  return words;
+}
+
+// One multiply; the slot is taken from the top bits, where every input bit has reached.
+[[gnu::always_inline]] inline uint64_t Hash(KeyWords words, size_t size) {
+  constexpr uint64_t kMul = 0xa0761d6478bd642full;
+  return (words.head ^ ((words.tail << 29) | (words.tail >> 35)) ^ size) * kMul;
+}
+
+// Byte equality without a library call for keys of up to 16 bytes (the same overlapping loads).
+[[gnu::always_inline]] inline bool SameBytes(std::string_view x, std::string_view y) {
+  const size_t n = x.size();
+  if (n != y.size()) {
+    return false;
+  }
+  const char* p = x.data();
+  const char* q = y.data();
+  if (n > 16) {
+    return std::memcmp(p, q, n) == 0;
+  }
+  if (n >= 8) {
+    return Load64(p) == Load64(q) && Load64(p + n - 8) == Load64(q + n - 8);
+  }
+  if (n >= 4) {
+    return Load32(p) == Load32(q) && Load32(p + n - 4) == Load32(q + n - 4);
+  }
+  return n == 0 || (p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1]);
+}
+
+bool IsImplicitSchema(std::string_view schema) {
+  for (const absl::string_view implicit : kImplicitSchemas) {
+    if (SameBytes(schema, std::string_view(implicit.data(), implicit.size()))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void RulesTable::NameIndex::Build(const std::vector<std::pair<std::string, uint32_t>>& keys) {
+  slots_.clear();
+  keys_.clear();
+  size_mask_ = 0;
+  if (keys.empty()) {
+    return;
+  }
+  size_t size = 2;
+  shift_ = 63;
+  while (size < 2 * keys.size()) {
+    size <<= 1;
+    --shift_;
+  }
+  slots_.assign(size, Slot{});
+  slot_mask_ = size - 1;
+  for (const auto& [key, value] : keys) {
+    JG_CHECK(value != kNoValue);
+    const KeyWords words = Words(key);
+    const Slot slot{words.head, words.tail, static_cast<uint32_t>(key.size()),
+                    static_cast<uint32_t>(keys_.size()), value};
+    keys_.append(key);
+    size_mask_ |= uint64_t{1} << (key.size() < 63 ? key.size() : 63);
+    size_t i = Hash(words, key.size()) >> shift_;
+    while (slots_[i].value != kNoValue) {
+      i = (i + 1) & (size - 1);
+    }
+    slots_[i] = slot;
+  }
+  JG_CHECK(slots_.size() >= 2 * keys.size() && (size_t{1} << (64 - shift_)) == slots_.size());
+}
+
+[[gnu::always_inline]] inline uint32_t RulesTable::NameIndex::Find(std::string_view key) const {
+  const size_t n = key.size();
+  if (((size_mask_ >> (n < 63 ? n : 63)) & 1) == 0) {
+    return kNoValue;  // also when there are no keys
+  }
+  const KeyWords words = Words(key);
+  // Terminates: at most half the slots are used.
+  for (size_t i = Hash(words, n) >> shift_;; i = (i + 1) & slot_mask_) {
+    const Slot& slot = slots_[i];
+    if (slot.value == kNoValue) {
+      return kNoValue;
+    }
+    if (slot.head == words.head && slot.tail == words.tail && slot.size == n &&
+        (n <= 16 || std::memcmp(keys_.data() + slot.offset, key.data(), n) == 0)) {
+      return slot.value;
+    }
+  }
+}
+
 void RulesTable::PatternSet::Add(const config::NamePattern& pattern, uint32_t rule,
                                  uint8_t access_mask) {
+  JG_CHECK(pending_.empty() || pending_.back().rule < rule);
   empty = false;
-  if (!pattern.name.empty()) {
-    by_name[pattern.name].push_back(Entry{pattern.schema, rule, access_mask});
-  } else if (!pattern.schema.empty()) {
-    by_schema[pattern.schema].push_back(Entry{"", rule, access_mask});
-  } else {
-    any.push_back(Entry{"", rule, access_mask});
-  }
+  pending_.push_back(Pending{pattern.schema, pattern.name, rule, access_mask});
 }
 
-void RulesTable::PatternSet::Finish() {
-  // Up to this many schemas a linear scan of short strings is cheaper than hashing the name.
-  constexpr size_t kSchemaListMax = 8;
-  if (by_schema.size() <= kSchemaListMax) {
-    for (const auto& [schema, entries] : by_schema) {
-      schema_list.emplace_back(schema, entries);
-    }
-  }
-  for (const absl::string_view implicit : kImplicitSchemas) {
-    if (auto it = by_schema.find(implicit); it != by_schema.end()) {
-      implicit_schema_entries.insert(implicit_schema_entries.end(), it->second.begin(),
-                                     it->second.end());
-    }
-  }
-  std::sort(implicit_schema_entries.begin(), implicit_schema_entries.end(),
-            [](const Entry& a, const Entry& b) { return a.rule < b.rule; });
-}
-
-uint32_t RulesTable::PatternSet::Find(const Name& name, uint8_t access_bit) const {
-  if (empty) {
-    return kNoRule;
-  }
-  const absl::string_view schema = AbslView(name.schema);
-  uint32_t best = kNoRule;
-  // Each list is in rule order: its first entry that applies is its candidate.
-  auto first_in = [&](const std::vector<Entry>& entries, bool check_schema) {
-    for (const Entry& entry : entries) {
-      if (entry.rule >= best) {
-        return;
+void RulesTable::PatternSet::Finish(const PerAccess& fallback) {
+  // Lowers each access kind of `first` to `rule` where the pattern lists that access.
+  auto lower = [](PerAccess& first, uint32_t rule, uint8_t access_mask) {
+    for (size_t a = 0; a < first.size(); ++a) {
+      if ((access_mask & (1u << a)) != 0 && rule < first[a]) {
+        first[a] = rule;
       }
-      if ((entry.access_mask & access_bit) == 0) {
-        continue;
-      }
-      if (check_schema && !entry.schema.empty()) {
-        const absl::string_view want(entry.schema);
-        const bool matches =
-            schema.empty() ? std::find(std::begin(kImplicitSchemas), std::end(kImplicitSchemas),
-                                       want) != std::end(kImplicitSchemas)
-                           : want == schema;
-        if (!matches) {
-          continue;
-        }
-      }
-      best = entry.rule;
-      return;
     }
   };
-  if (!by_name.empty()) {
-    if (auto it = by_name.find(AbslView(name.name)); it != by_name.end()) {
-      first_in(it->second, true);
+  any = fallback;
+  for (const Pending& pattern : pending_) {
+    if (pattern.name.empty() && pattern.schema.empty()) {
+      lower(any, pattern.rule, pattern.access_mask);
     }
   }
-  if (schema.empty()) {
-    first_in(implicit_schema_entries, false);
-  } else if (!schema_list.empty()) {
-    for (const auto& [listed, entries] : schema_list) {
-      if (absl::string_view(listed) == schema) {
-        first_in(entries, false);
+  unqualified_default = any;
+  for (const Pending& pattern : pending_) {
+    if (pattern.name.empty() && IsImplicitSchema(pattern.schema)) {
+      lower(unqualified_default, pattern.rule, pattern.access_mask);
+    }
+  }
+  // "s.*": one PerAccess per schema, `any` folded in.
+  absl::flat_hash_map<std::string, uint32_t> schema_of;
+  std::vector<std::pair<std::string, uint32_t>> schema_keys;
+  schemas.clear();
+  for (const Pending& pattern : pending_) {
+    if (!pattern.name.empty() || pattern.schema.empty()) {
+      continue;
+    }
+    const auto [it, inserted] =
+        schema_of.try_emplace(pattern.schema, static_cast<uint32_t>(schemas.size()));
+    if (inserted) {
+      schemas.push_back(any);
+      schema_keys.emplace_back(pattern.schema, it->second);
+    }
+    lower(schemas[it->second], pattern.rule, pattern.access_mask);
+  }
+  by_schema.Build(schema_keys);
+  // Names: the unqualified answer in full; for qualified ones the any-schema part, and the
+  // "s.t" entries (in rule order, pending_ is) whose schema Find compares.
+  absl::flat_hash_map<std::string, uint32_t> name_of;
+  std::vector<std::pair<std::string, uint32_t>> name_keys;
+  std::vector<std::vector<const Pending*>> with_schema;
+  names.clear();
+  for (const Pending& pattern : pending_) {
+    if (pattern.name.empty()) {
+      continue;
+    }
+    const auto [it, inserted] =
+        name_of.try_emplace(pattern.name, static_cast<uint32_t>(names.size()));
+    if (inserted) {
+      NameRules rules;
+      rules.unqualified = unqualified_default;
+      rules.any_schema.fill(kNoRule);
+      names.push_back(rules);
+      with_schema.emplace_back();
+      name_keys.emplace_back(pattern.name, it->second);
+    }
+    NameRules& rules = names[it->second];
+    if (pattern.schema.empty()) {
+      lower(rules.any_schema, pattern.rule, pattern.access_mask);
+    } else {
+      with_schema[it->second].push_back(&pattern);
+    }
+    if (pattern.schema.empty() || IsImplicitSchema(pattern.schema)) {
+      lower(rules.unqualified, pattern.rule, pattern.access_mask);
+    }
+  }
+  qualified.clear();
+  for (size_t k = 0; k < names.size(); ++k) {
+    names[k].qualified_begin = static_cast<uint32_t>(qualified.size());
+    for (const Pending* pattern : with_schema[k]) {
+      qualified.push_back(QualifiedEntry{pattern->schema, pattern->rule, pattern->access_mask});
+    }
+    names[k].qualified_end = static_cast<uint32_t>(qualified.size());
+  }
+  by_name.Build(name_keys);
+  pending_.clear();
+  pending_.shrink_to_fit();
+}
+
+uint32_t RulesTable::PatternSet::Find(const Name& name, uint32_t access) const {
+  JG_DCHECK(access < 3);
+  if (name.schema.empty()) {
+    const uint32_t k = by_name.Find(name.name);
+    return k == NameIndex::kNoValue ? unqualified_default[access] : names[k].unqualified[access];
+  }
+  const uint32_t s = by_schema.Find(name.schema);
+  uint32_t best = s == NameIndex::kNoValue ? any[access] : schemas[s][access];
+  const uint32_t k = by_name.Find(name.name);
+  if (k != NameIndex::kNoValue) {
+    const NameRules& rules = names[k];
+    best = std::min(best, rules.any_schema[access]);
+    // In rule order: the first that applies is the candidate.
+    for (uint32_t i = rules.qualified_begin; i < rules.qualified_end; ++i) {
+      const QualifiedEntry& entry = qualified[i];
+      if (entry.rule >= best) {
+        break;
+      }
+      if ((entry.access_mask & (1u << access)) != 0 && SameBytes(entry.schema, name.schema)) {
+        best = entry.rule;
         break;
       }
     }
-  } else if (!by_schema.empty()) {
-    if (auto it = by_schema.find(schema); it != by_schema.end()) {
-      first_in(it->second, false);
-    }
   }
-  first_in(any, false);
   return best;
 }
 
@@ -253,8 +422,6 @@ absl::StatusOr<RulesTable::CompiledPolicy> RulesTable::CompilePolicy(
     compiled.rules.push_back(std::move(rule));
     compiled.functions.Add(function.match, index, kAllAccess);
   }
-  compiled.tables.Finish();
-  compiled.functions.Finish();
   for (size_t a = 0; a < std::size(kAccessNames); ++a) {
     if ((allow_access & (1u << a)) == 0) {
       continue;
@@ -267,6 +434,9 @@ absl::StatusOr<RulesTable::CompiledPolicy> RulesTable::CompilePolicy(
                                 " only on the tables its allow rules list, and this is not one");
     compiled.rules.push_back(std::move(rule));
   }
+  // The unlisted rules come last, so they lose to every matching table rule.
+  compiled.tables.Finish(compiled.unlisted_rule);
+  compiled.functions.Finish(PerAccess{kNoRule, kNoRule, kNoRule});
   return compiled;
 }
 
@@ -334,12 +504,9 @@ StatementDecision RulesTable::Decide(uint32_t policy_index, const Statement& sta
   if (!policy.tables.empty) {
     for (uint32_t i = 0; i < statement.relation_count && best_severity < 2; ++i) {
       const parsers::sql::RelationRef& relation = statement.relations[i];
-      const auto access = static_cast<uint32_t>(relation.access);
-      JG_DCHECK(access < 3);
-      uint32_t rule = policy.tables.Find(relation.name, static_cast<uint8_t>(1u << access));
-      if (rule == kNoRule) {
-        rule = policy.unlisted_rule[access];
-      }
+      // No matching rule gives the unlisted rule of that access, if any (PatternSet fallback).
+      const uint32_t rule =
+          policy.tables.Find(relation.name, static_cast<uint32_t>(relation.access));
       if (rule != kNoRule) {
         consider(rule);
       }
@@ -347,7 +514,7 @@ StatementDecision RulesTable::Decide(uint32_t policy_index, const Statement& sta
   }
   if (!policy.functions.empty) {
     for (uint32_t i = 0; i < statement.function_count && best_severity < 2; ++i) {
-      const uint32_t rule = policy.functions.Find(statement.functions[i], kAllAccess);
+      const uint32_t rule = policy.functions.Find(statement.functions[i], 0);
       if (rule != kNoRule) {
         consider(rule);
       }

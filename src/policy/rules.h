@@ -27,7 +27,8 @@
 // search_path before schema-specific rules can be exact (documented gap).
 //
 // Invariants: every policy has kClassCount class rules at rule indexes 0..kClassCount-1; every
-// rule index stored in a pattern set is < rules.size(); pattern entry lists are in rule order.
+// rule index stored in a pattern set is < rules.size() or kNoRule; each name's "s.t" entries are
+// in rule order; the unlisted rules have the largest indexes (so any matching rule beats them).
 #ifndef JITGATE_SRC_POLICY_RULES_H_
 #define JITGATE_SRC_POLICY_RULES_H_
 
@@ -39,7 +40,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "jitgate/config.h"
 #include "jitgate/parsers/sql/statement.h"
@@ -88,29 +88,81 @@ class RulesTable {
     std::string message;
     Verdict verdict = Verdict::kBlock;
   };
-  // One pattern of a rule. For by_name entries `schema` empty means any schema.
-  struct Entry {
+  // Per RelationAccess (read, write, ddl): a rule index, kNoRule for none. Function rules apply
+  // to every access and are looked up as reads.
+  using PerAccess = std::array<uint32_t, 3>;
+  // An "s.t" pattern of a by_name key t: the schema is compared when a qualified name is looked up.
+  struct QualifiedEntry {
     std::string schema;
     uint32_t rule = 0;
-    uint8_t access_mask = 0;  // bit (1 << RelationAccess); functions: all bits
+    uint8_t access_mask = 0;  // bit (1 << RelationAccess)
   };
-  // Rules by pattern form: exact names hashed (interned), wildcards in short lists.
+  // What a by_name key t decides, precomputed: first matching rules (smallest index) per access.
+  struct NameRules {
+    PerAccess unqualified{};       // t unqualified: "t", "*.t", "public.t", "pg_catalog.t", and the
+                                   // set's `unqualified_default` folded in
+    PerAccess any_schema{};        // s.t, any s: "t", "*.t"
+    uint32_t qualified_begin = 0;  // "s.t" entries in `qualified`, rule order: [begin, end)
+    uint32_t qualified_end = 0;
+  };
+  // A fixed open-addressed hash index from a folded name to a value (an index into a vector of
+  // its owner), built once. Load factor at most 1/2, linear probing from the slot the key hashes
+  // to, up to the key or an empty slot: a probe is never longer than the longest run of used
+  // slots, which only the compiled keys set. A lookup reads the key once, as two words (rules.cc
+  // KeyWords) that, with its size, are the key itself up to 16 bytes; a size that no key has is
+  // refused before any hashing.
+  // Invariant: slots_.size() is 0 or a power of two >= 2 * key count; values < kNoValue.
+  class NameIndex {
+   public:
+    static constexpr uint32_t kNoValue = UINT32_MAX;
+
+    void Build(const std::vector<std::pair<std::string, uint32_t>>& keys);
+    uint32_t Find(std::string_view key) const;  // kNoValue when absent
+
+   private:
+    struct Slot {
+      uint64_t head = 0;  // KeyWords of the key
+      uint64_t tail = 0;
+      uint32_t size = 0;
+      uint32_t offset = 0;        // of the key in keys_ (compared in full above 16 bytes)
+      uint32_t value = kNoValue;  // kNoValue: an empty slot
+    };
+    std::vector<Slot> slots_;
+    std::string keys_;        // every key's bytes, back to back
+    uint64_t size_mask_ = 0;  // bit min(size, 63) set for each key's size
+    size_t slot_mask_ = 0;    // slots_.size() - 1
+    uint32_t shift_ = 63;     // slot = hash >> shift_
+  };
+  // The table or function rules of a policy, by pattern form, with the answer for each form
+  // precomputed per access kind: an unqualified name costs one index probe, a qualified one two
+  // (name and schema) and a compare per "s.t" pattern of its name.
   struct PatternSet {
-    absl::flat_hash_map<std::string, std::vector<Entry>> by_name;    // "s.t", "*.t", "t"
-    absl::flat_hash_map<std::string, std::vector<Entry>> by_schema;  // "s.*"
-    std::vector<Entry> any;                                           // "*", "*.*"
-    // Derived by Finish: by_schema as a list when it is short (a few string compares beat a
-    // hash), and the "s.*" entries an unqualified name can match (s = pg_catalog or public),
-    // merged in rule order.
-    std::vector<std::pair<std::string, std::vector<Entry>>> schema_list;
-    std::vector<Entry> implicit_schema_entries;
+    NameIndex by_name;  // "s.t", "*.t", "t" -> names
+    std::vector<NameRules> names;
+    std::vector<QualifiedEntry> qualified;
+    NameIndex by_schema;              // "s.*" -> schemas
+    std::vector<PerAccess> schemas;   // "s.*", with `any` folded in
+    PerAccess unqualified_default{};  // an unqualified name: "public.*", "pg_catalog.*", `any`
+    PerAccess any{};                  // "*", "*.*", and the fallback (Finish)
     bool empty = true;
 
+    // Compile time: Add each pattern in rule order, then Finish once. `fallback` is what Find
+    // returns when no pattern matches (the unlisted rules for tables); its indexes are larger
+    // than every pattern's rule.
     void Add(const config::NamePattern& pattern, uint32_t rule, uint8_t access_mask);
-    void Finish();
-    // The smallest rule index whose pattern matches `name` with access bit `access_bit`, or
-    // kNoRule.
-    uint32_t Find(const parsers::sql::Name& name, uint8_t access_bit) const;
+    void Finish(const PerAccess& fallback);
+    // The smallest rule index whose pattern matches `name` for access `access` (a RelationAccess
+    // index; 0 for functions), else fallback[access].
+    uint32_t Find(const parsers::sql::Name& name, uint32_t access) const;
+
+   private:
+    struct Pending {
+      std::string schema;
+      std::string name;
+      uint32_t rule = 0;
+      uint8_t access_mask = 0;
+    };
+    std::vector<Pending> pending_;  // Add's patterns until Finish
   };
   struct CompiledPolicy {
     std::vector<Rule> rules;

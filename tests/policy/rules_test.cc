@@ -16,10 +16,10 @@
 namespace jitgate::policy {
 namespace {
 
-using ::testing::HasSubstr;
 using parsers::sql::RelationAccess;
 using parsers::sql::Statement;
 using parsers::sql::StatementClass;
+using ::testing::HasSubstr;
 
 // A config whose policies[0] ("p") has `statements` (none when empty) and policies[1] ("q") none.
 config::Config MakeConfig(const std::string& statements) {
@@ -79,9 +79,9 @@ Statement Make(StatementClass c, std::vector<std::string> relations = {},
 }
 
 constexpr StatementClass kAllClasses[] = {
-    StatementClass::kRead,  StatementClass::kWrite,       StatementClass::kDdl,
-    StatementClass::kDcl,   StatementClass::kDestructive, StatementClass::kAdmin,
-    StatementClass::kTransaction, StatementClass::kSession, StatementClass::kUnknown};
+    StatementClass::kRead,        StatementClass::kWrite,       StatementClass::kDdl,
+    StatementClass::kDcl,         StatementClass::kDestructive, StatementClass::kAdmin,
+    StatementClass::kTransaction, StatementClass::kSession,     StatementClass::kUnknown};
 
 TEST(Rules, ClassNamesAgreeWithTheClassifier) {
   for (const StatementClass c : kAllClasses) {
@@ -223,7 +223,8 @@ TEST(Rules, ManySchemaPatternsUseTheHashedPath) {
   std::string tables;
   for (int i = 0; i < 12; ++i) {
     tables += absl::StrCat(i == 0 ? "" : ", ", R"({"match": "s)", i, R"(.*", "action": "block",
-                           "name": "s)", i, R"("})");
+                           "name": "s)",
+                           i, R"("})");
   }
   tables += R"(, {"match": "public.*", "action": "review", "name": "pub"})";
   const auto table = Compile(absl::StrCat(R"({"tables": [)", tables, "]}"));
@@ -231,8 +232,7 @@ TEST(Rules, ManySchemaPatternsUseTheHashedPath) {
   EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"s7.x:r"})).rule_name, "s7");
   EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"s11.x:r"})).rule_name, "s11");
   EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"x:r"})).rule_name, "pub");
-  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"other.x:r"})).verdict,
-            Verdict::kAllow);
+  EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {"other.x:r"})).verdict, Verdict::kAllow);
 }
 
 TEST(Rules, FirstMatchingTableRuleDecides) {
@@ -294,6 +294,165 @@ TEST(Rules, FunctionRules) {
   EXPECT_EQ(decide({"now", "pg_sleep", "pg_read_file"}).rule_name, "no-files");
   EXPECT_THAT(decide({"dblink.x"}).message,
               HasSubstr("calls of functions matching \"dblink.*\" are not allowed by policy"));
+}
+
+// Names of every length class the lookup hashes and compares differently (1-3, 4-7, 8-16 and
+// over 16 bytes), and near misses of each: one byte changed at its start, middle or end.
+std::vector<std::string> LookupVocabulary() {
+  const std::vector<std::string> names = {
+      "a",
+      "ab",
+      "abc",
+      "abcd",
+      "orders",
+      "abcdefg",
+      "abcdefgh",
+      "order_items",
+      "lookup_codes",
+      "x123456789abcdef",
+      "x123456789abcdefg",
+      "public",
+      "pg_catalog",
+      "a_table_name_of_thirty_two_bytes",
+      "a_table_name_of_thirty_three_byte",
+      "a_table_name_of_exactly_sixty_three_bytes_for_the_longest_case_"};
+  std::vector<std::string> vocabulary = names;
+  for (const std::string& name : names) {
+    for (const size_t at : {size_t{0}, name.size() / 2, name.size() - 1}) {
+      std::string near = name;
+      near[at] = near[at] == 'q' ? 'r' : 'q';
+      vocabulary.push_back(near);
+    }
+  }
+  return vocabulary;
+}
+
+// The rules of rules.h applied by a plain scan in file order: the reference for the indexed
+// lookup. `access` < 3 for tables; functions pass kFunction.
+constexpr int kFunction = -1;
+std::string ExpectedRule(const std::vector<config::NameRule>& rules, const std::string& schema,
+                         const std::string& name, int access, const std::string& class_rule) {
+  for (const config::NameRule& rule : rules) {
+    const std::string& want = rule.match.schema;
+    const bool schema_ok =
+        want.empty() ||
+        (schema.empty() ? want == "public" || want == "pg_catalog" : want == schema);
+    const bool name_ok = rule.match.name.empty() || rule.match.name == name;
+    const bool access_ok = access == kFunction || (rule.access_mask & (1u << access)) != 0;
+    if (schema_ok && name_ok && access_ok) {
+      return rule.name;
+    }
+  }
+  if (access != kFunction) {
+    for (const config::NameRule& rule : rules) {
+      if (rule.action == config::StatementAction::kAllow &&
+          (rule.access_mask & (1u << access)) != 0) {
+        constexpr const char* kAccess[] = {"read", "write", "ddl"};
+        return absl::StrCat("statements.tables.unlisted[", kAccess[access], "]");
+      }
+    }
+  }
+  return class_rule;
+}
+
+// Many rules of every pattern form over LookupVocabulary(), several sharing a name or a schema,
+// so that index runs hold more than one entry and probes collide.
+std::string ManyRules(const char* key, int count, bool tables) {
+  const std::vector<std::string> vocabulary = LookupVocabulary();
+  const char* const schemas[] = {"public", "pg_catalog", "s", "abc", "abcd", "x123456789abcdefg"};
+  const char* const actions[] = {"block", "review", "allow"};
+  const char* const accesses[] = {R"(["read"])", R"(["write"])", R"(["ddl"])",
+                                  R"(["read", "write"])", R"(["write", "ddl"])"};
+  uint32_t random = 12345;
+  auto next = [&](uint32_t bound) {
+    random = random * 1103515245u + 12345u;
+    return (random >> 16) % bound;
+  };
+  std::string rules;
+  for (int i = 0; i < count; ++i) {
+    const std::string name = vocabulary[next(static_cast<uint32_t>(vocabulary.size()))];
+    const std::string schema = schemas[next(std::size(schemas))];
+    std::string match;
+    switch (static_cast<size_t>(i) < std::size(schemas) ? 9 : next(8)) {
+      case 0:
+        match = next(2) == 0 ? "*" : "*.*";
+        break;
+      case 1:
+        match = absl::StrCat(schema, ".*");
+        break;
+      case 2:
+        match = absl::StrCat("*.", name);
+        break;
+      case 3:
+        match = name;
+        break;
+      case 9:  // first, one "schema.name" rule per schema
+        match = absl::StrCat(schemas[i], ".", vocabulary[i]);
+        break;
+      default:
+        match = absl::StrCat(schema, ".", name);
+        break;
+    }
+    absl::StrAppend(&rules, i == 0 ? "" : ",\n", R"({"match": ")", match, R"(", "name": "r)", i,
+                    R"(", "action": ")", actions[next(std::size(actions))], "\"");
+    if (tables && next(3) != 0) {
+      absl::StrAppend(&rules, R"(, "access": )", accesses[next(std::size(accesses))]);
+    }
+    absl::StrAppend(&rules, "}");
+  }
+  return absl::StrCat(R"({"allow": ["ddl"], ")", key, R"(": [)", rules, "]}");
+}
+
+TEST(Rules, IndexedTableLookupEqualsAScanInRuleOrder) {
+  for (const int count : {3, 9, 40, 150}) {
+    const std::string statements = ManyRules("tables", count, true);
+    const config::Config config = MakeConfig(statements);
+    ASSERT_FALSE(config.policies.empty()) << statements;
+    const std::vector<config::NameRule>& rules = config.policies[0].statements.tables;
+    const auto table = Compile(statements);
+    ASSERT_NE(table, nullptr);
+    constexpr StatementClass kClasses[] = {StatementClass::kRead, StatementClass::kWrite,
+                                           StatementClass::kDdl};
+    constexpr const char* kClassRules[] = {"statements.default[read]", "statements.default[write]",
+                                           "statements.allow[ddl]"};
+    constexpr char kAccessCodes[] = {'r', 'w', 'd'};
+    // The rules' schemas, and near misses of them (the entry's schema is compared, not hashed).
+    for (const std::string schema :
+         {"", "public", "publiq", "pg_catalog", "qg_catalog", "pg_catalox", "pg_cqtalog", "s", "t",
+          "abc", "aqc", "abcd", "abce", "x123456789abcdefg", "x123456789abcdefh",
+          "q123456789abcdefg"}) {
+      for (const std::string& name : LookupVocabulary()) {
+        for (int access = 0; access < 3; ++access) {
+          const std::string relation = absl::StrCat(schema, schema.empty() ? "" : ".", name, ":",
+                                                    std::string(1, kAccessCodes[access]));
+          const StatementDecision decision = table->Decide(0, Make(kClasses[access], {relation}));
+          EXPECT_EQ(decision.rule_name,
+                    ExpectedRule(rules, schema, name, access, kClassRules[access]))
+              << count << " rules, " << relation;
+        }
+      }
+    }
+  }
+}
+
+TEST(Rules, IndexedFunctionLookupEqualsAScanInRuleOrder) {
+  for (const int count : {2, 10, 100}) {
+    const std::string statements = ManyRules("functions", count, false);
+    const config::Config config = MakeConfig(statements);
+    ASSERT_FALSE(config.policies.empty()) << statements;
+    const auto table = Compile(statements);
+    ASSERT_NE(table, nullptr);
+    for (const std::string& schema : {std::string(), std::string("pg_catalog"), std::string("s"),
+                                      std::string("x123456789abcdefh")}) {
+      for (const std::string& name : LookupVocabulary()) {
+        const std::string function = absl::StrCat(schema, schema.empty() ? "" : ".", name);
+        EXPECT_EQ(table->Decide(0, Make(StatementClass::kRead, {}, {function})).rule_name,
+                  ExpectedRule(config.policies[0].statements.functions, schema, name, kFunction,
+                               "statements.default[read]"))
+            << count << " rules, " << function;
+      }
+    }
+  }
 }
 
 TEST(Rules, DecideAllocatesNothing) {
