@@ -3,6 +3,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <span>
@@ -28,13 +29,94 @@ absl::string_view AbslView(std::string_view view) {
   return absl::string_view(view.data(), view.size());
 }
 
+// The first refusing decision for `statement` with its unqualified names in each of `schemas`
+// (names are restored after), or an allowing one.
+policy::StatementDecision DecideInEverySchema(const policy::RulesTable& rules,
+                                              uint32_t policy_index, sql::Statement& statement,
+                                              std::span<const std::string> schemas) {
+  policy::StatementDecision decision = rules.Decide(policy_index, statement);
+  if (!decision.allowed() || schemas.empty()) {
+    return decision;
+  }
+  bool unqualified = false;
+  for (uint8_t r = 0; r < statement.relation_count; ++r) {
+    unqualified |= statement.relations[r].name.schema.empty();
+  }
+  for (uint8_t f = 0; f < statement.function_count; ++f) {
+    unqualified |= statement.functions[f].schema.empty();
+  }
+  if (!unqualified) {
+    return decision;
+  }
+  std::array<bool, sql::kRelationsMax> relation_set{};
+  std::array<bool, sql::kFunctionsMax> function_set{};
+  for (uint8_t r = 0; r < statement.relation_count; ++r) {
+    relation_set[r] = statement.relations[r].name.schema.empty();
+  }
+  for (uint8_t f = 0; f < statement.function_count; ++f) {
+    function_set[f] = statement.functions[f].schema.empty();
+  }
+  for (const std::string& schema : schemas) {
+    for (uint8_t r = 0; r < statement.relation_count; ++r) {
+      if (relation_set[r]) {
+        statement.relations[r].name.schema = schema;
+      }
+    }
+    for (uint8_t f = 0; f < statement.function_count; ++f) {
+      if (function_set[f]) {
+        statement.functions[f].schema = schema;
+      }
+    }
+    decision = rules.Decide(policy_index, statement);
+    if (!decision.allowed()) {
+      break;
+    }
+  }
+  for (uint8_t r = 0; r < statement.relation_count; ++r) {
+    if (relation_set[r]) {
+      statement.relations[r].name.schema = {};
+    }
+  }
+  for (uint8_t f = 0; f < statement.function_count; ++f) {
+    if (function_set[f]) {
+      statement.functions[f].schema = {};
+    }
+  }
+  return decision;
+}
+
 // The first refused statement of `statements[0, count)`, as a Judgement (allowed if none).
+// Whether `statement` (its text in `text`) may change the session's search_path: SET or RESET
+// naming it (also spelt as a U& identifier), set_config(), or SQL the classifier cannot see into.
+// RESET ALL and DISCARD ALL go back to the default and do not count.
+bool MayChangeSearchPath(const sql::Statement& statement, std::string_view text) {
+  if ((statement.flags & (sql::kFlagSetConfig | sql::kFlagDynamicSql)) != 0) {
+    return true;
+  }
+  if (statement.statement_class != sql::StatementClass::kSession ||
+      size_t{statement.offset} + statement.length > text.size()) {
+    return statement.statement_class == sql::StatementClass::kSession;
+  }
+  const std::string_view own = text.substr(statement.offset, statement.length);
+  return internal::ContainsIgnoreCase(own, "search_path") || internal::ContainsIgnoreCase(own, "u&");
+}
+
+// `*search_path_unknown` (may be null: never) turns on, for the statements after it, at a
+// statement that may change search_path.
 Judgement DecideAll(const policy::RulesTable& rules, uint32_t policy_index,
-                    std::span<const sql::Statement> statements) {
+                    std::span<sql::Statement> statements, std::string_view text = {},
+                    std::span<const std::string> schemas = {},
+                    bool* search_path_unknown = nullptr) {
   Judgement judgement;
   judgement.statement_count = static_cast<uint32_t>(statements.size());
   for (size_t i = 0; i < statements.size(); ++i) {
-    const policy::StatementDecision decision = rules.Decide(policy_index, statements[i]);
+    const bool unknown = search_path_unknown != nullptr && *search_path_unknown;
+    const policy::StatementDecision decision = DecideInEverySchema(
+        rules, policy_index, statements[i],
+        unknown ? schemas : std::span<const std::string>());
+    if (search_path_unknown != nullptr && MayChangeSearchPath(statements[i], text)) {
+      *search_path_unknown = true;
+    }
     if (!decision.allowed()) {
       judgement.allowed = false;
       judgement.decision = decision;
@@ -49,7 +131,9 @@ Judgement DecideAll(const policy::RulesTable& rules, uint32_t policy_index,
 }
 
 Judgement JudgeOneMode(const policy::RulesTable& rules, uint32_t policy_index,
-                       std::string_view text, sqlpg::LexMode mode, GuardScratch* scratch) {
+                       std::string_view text, sqlpg::LexMode mode,
+                       std::span<const std::string> schemas, bool* search_path_unknown,
+                       GuardScratch* scratch) {
   const sqlpg::ClassifyResult result =
       sqlpg::ClassifyMessage(text, mode, &scratch->cache, scratch->statements);
   if (result.overflow) {
@@ -60,8 +144,9 @@ Judgement JudgeOneMode(const policy::RulesTable& rules, uint32_t policy_index,
     judgement.statement_count = result.statement_count;
     return judgement;
   }
-  Judgement judgement = DecideAll(
-      rules, policy_index, std::span(scratch->statements).first(result.statement_count));
+  Judgement judgement =
+      DecideAll(rules, policy_index, std::span(scratch->statements).first(result.statement_count),
+                text, schemas, search_path_unknown);
   judgement.cache_hits = result.cache_hits;
   return judgement;
 }
@@ -72,13 +157,44 @@ GuardScratch::GuardScratch(uint64_t seed, uint32_t cache_capacity)
     : cache(cache_capacity, seed), statements(sqlpg::kMessageStatementsMax) {}
 
 Judgement JudgeSql(const policy::RulesTable& rules, uint32_t policy_index, std::string_view text,
-                   sqlpg::LexMode mode, bool both_modes, GuardScratch* scratch) {
-  Judgement judgement = JudgeOneMode(rules, policy_index, text, mode, scratch);
+                   sqlpg::LexMode mode, bool both_modes, std::span<const std::string> schemas,
+                   bool* search_path_unknown, GuardScratch* scratch) {
+  const bool unknown_before = *search_path_unknown;
+  Judgement judgement =
+      JudgeOneMode(rules, policy_index, text, mode, schemas, search_path_unknown, scratch);
   if (!judgement.allowed || !both_modes || text.find('\\') == std::string_view::npos) {
     return judgement;  // without a backslash both modes lex the same
   }
   const sqlpg::LexMode other{.standard_conforming_strings = !mode.standard_conforming_strings};
-  return JudgeOneMode(rules, policy_index, text, other, scratch);
+  bool unknown_other = unknown_before;
+  judgement = JudgeOneMode(rules, policy_index, text, other, schemas, &unknown_other, scratch);
+  *search_path_unknown = *search_path_unknown || unknown_other;
+  return judgement;
+}
+
+std::vector<std::string> SchemaCandidates(const config::StatementRules& rules) {
+  std::vector<std::string> schemas;
+  const auto add = [&](const std::string& schema) {
+    if (!schema.empty() &&
+        std::find(schemas.begin(), schemas.end(), schema) == schemas.end()) {
+      schemas.push_back(schema);
+    }
+  };
+  for (const config::NameRule& rule : rules.tables) {
+    add(rule.match.schema);
+  }
+  for (const config::NameRule& rule : rules.functions) {
+    add(rule.match.schema);
+  }
+  if (schemas.empty()) {
+    return schemas;  // no rule names a schema: where a name resolves cannot change a decision
+  }
+  add("public");
+  add("pg_catalog");
+  // A schema no rule names, standing for every other schema (rules hold folded lower-case
+  // names, so none can name this one).
+  schemas.push_back("jitgate-Unlisted");
+  return schemas;
 }
 
 Judgement JudgeOpaque(const policy::RulesTable& rules, uint32_t policy_index,

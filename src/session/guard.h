@@ -26,10 +26,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "jitgate/config.h"
 #include "jitgate/parsers/sql/pg/cache.h"
 #include "jitgate/parsers/sql/pg/lexer.h"
 #include "jitgate/parsers/sql/statement.h"
@@ -59,8 +61,21 @@ struct Judgement {
 
 // Judges the SQL `text` of a Query (any number of statements) or a Parse (one) under policy
 // `policy_index` of `rules`. `both_modes`: judge under both standard_conforming_strings settings.
+// search_path: rules match an unqualified name as if the default search_path applied. Once the
+// session may have changed it (`*search_path_unknown`; set here, before the next statement is
+// judged, by any session statement such as SET or RESET and by set_config() or dynamic SQL),
+// an unqualified relation or function name could live in any schema: each statement must then
+// pass with its unqualified names put in each of `schemas` in turn (SchemaCandidates: every
+// schema the policy's rules name, plus one they do not), which covers every schema a name could
+// resolve to. Empty `schemas`: no rule names a schema, so where a name resolves cannot matter.
 Judgement JudgeSql(const policy::RulesTable& rules, uint32_t policy_index, std::string_view text,
-                   parsers::sql::pg::LexMode mode, bool both_modes, GuardScratch* scratch);
+                   parsers::sql::pg::LexMode mode, bool both_modes,
+                   std::span<const std::string> schemas, bool* search_path_unknown,
+                   GuardScratch* scratch);
+
+// The schemas to judge unqualified names in when search_path is unknown (see JudgeSql), for a
+// policy's statement rules; empty when no rule names a schema (then the schema cannot matter).
+std::vector<std::string> SchemaCandidates(const config::StatementRules& rules);
 
 // A message the gateway cannot look into: a FunctionCall (the fast-path interface names a
 // function by OID only) or a statement longer than the gateway holds. Judged as an unknown

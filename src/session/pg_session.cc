@@ -149,6 +149,8 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   snapshot_generation_ = 0;
   rules_policy_ = 0;
   inspect_ = true;
+  schema_candidates_.clear();
+  search_path_unknown_ = false;
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;
   keys_retried_ = false;
@@ -671,6 +673,16 @@ void PgSession::Authorize(int64_t now_ms) {
   policy_name_.assign(decision.policy_name);
   rules_policy_ = decision.policy_index;  // the same index in snapshot_->rules
   inspect_ = snapshot_->config->policies[rules_policy_].statements.inspect;
+  schema_candidates_ = SchemaCandidates(snapshot_->config->policies[rules_policy_].statements);
+  // A search_path from the start-up packet (a parameter, or -c in options) is not the default.
+  search_path_unknown_ = false;
+  for (const auto& [name, value] : client_params_) {
+    if (internal::EqualsIgnoreCase(name, "search_path") ||
+        (internal::EqualsIgnoreCase(name, "options") &&
+         internal::ContainsIgnoreCase(value, "search_path"))) {
+      search_path_unknown_ = true;
+    }
+  }
   absl::StatusOr<std::shared_ptr<const grants::Grant>> grant =
       env_.grants->IssueAuto(*identity_, resource.name, policy_name_, decision.max_duration_s,
                              internal::WallMilliseconds());

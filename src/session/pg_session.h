@@ -261,6 +261,8 @@ class PgSession {
   uint64_t snapshot_generation_ = 0;
   uint32_t rules_policy_ = 0;
   bool inspect_ = true;  // the policy's "statements.inspect"
+  std::vector<std::string> schema_candidates_;  // SchemaCandidates of the policy's rules
+  bool search_path_unknown_ = false;  // the session may have left the default search_path
 
   // Forwarding.
   FrameEditor up_editor_;

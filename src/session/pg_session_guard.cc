@@ -53,6 +53,9 @@ void PgSession::RefreshPolicy() {
   rules_policy_ = index;
   inspect_ = index == policy::AccessDecision::kNoPolicyIndex ||
              snapshot_->config->policies[index].statements.inspect;
+  schema_candidates_ = index == policy::AccessDecision::kNoPolicyIndex
+                           ? std::vector<std::string>()
+                           : SchemaCandidates(snapshot_->config->policies[index].statements);
 }
 
 FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
@@ -89,7 +92,8 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
           up_invalid_ = true;
           return FrameAction::kDrop;
         }
-        judgement = JudgeSql(rules, rules_policy_, query.query, mode, mode_uncertain, guard_);
+        judgement = JudgeSql(rules, rules_policy_, query.query, mode, mode_uncertain,
+                             schema_candidates_, &search_path_unknown_, guard_);
         break;
       }
       case pg::kMsgParse: {
@@ -99,7 +103,8 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
           return FrameAction::kDrop;
         }
         parse_name = parse.statement;
-        judgement = JudgeSql(rules, rules_policy_, parse.query, mode, mode_uncertain, guard_);
+        judgement = JudgeSql(rules, rules_policy_, parse.query, mode, mode_uncertain,
+                             schema_candidates_, &search_path_unknown_, guard_);
         break;
       }
       case pg::kMsgFunctionCall: {

@@ -30,6 +30,18 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  if (needle.size() > haystack.size()) {
+    return false;
+  }
+  for (size_t at = 0; at + needle.size() <= haystack.size(); ++at) {
+    if (EqualsIgnoreCase(haystack.substr(at, needle.size()), needle)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool IsDroppedParam(std::string_view name) {
   for (std::string_view dropped : kDroppedParams) {
     if (EqualsIgnoreCase(name, dropped)) {

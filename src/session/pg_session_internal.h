@@ -54,6 +54,8 @@ inline void StoreUint32(std::byte* p, uint32_t v) {
 
 // ASCII case-insensitive equality (GUC names compare this way).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Whether `haystack` holds `needle`, ASCII case-insensitively.
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 
 // Startup parameters the gateway never passes on (identity is the gateway's to choose,
 // PROTOCOLS.md 3.2): user, database, replication, role, session_authorization, is_superuser and

@@ -2446,5 +2446,38 @@ TEST_F(PgSessionTest, AReloadChangesTheNextDecision) {
   EXPECT_THAT(error.detail, ::testing::HasSubstr("\"policy.removed\""));
 }
 
+TEST_F(PgSessionTest, UnqualifiedNamesAfterASearchPathChangeMustPassInEverySchema) {
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*session, "orders"));
+  const Bytes insert = Query("insert into ledger values (1)");
+  EXPECT_EQ(session->InspectUp(insert, kStartMs), insert.size());  // default path: public
+  // After SET search_path, "ledger" could be payments.ledger: the payments rule applies.
+  const Bytes set = Query("SET search_path = payments, public");
+  EXPECT_EQ(session->InspectUp(set, kStartMs), set.size());
+  EXPECT_EQ(session->InspectUp(insert, kStartMs), 0u);
+  const std::vector<Msg> sent = Frames(Drain(session->to_backend()));
+  ASSERT_EQ(Types(sent), "Q");
+  (void)session->InspectDown(Concat({Ready('I'), Ready('I'), Ready('I'),
+                                     SyntaxErrorAt(SqlOf(sent[0])), Ready('I')}),
+                             kStartMs);
+  const std::vector<Msg> back = Frames(Drain(session->to_client()));
+  ASSERT_EQ(Types(back), "EZ");
+  EXPECT_THAT(DecodeError(back[0]).detail, ::testing::HasSubstr("\"no-payment-writes\""));
+  // Qualified names are still exact; reads are not restricted by the rule.
+  const Bytes qualified = Query("insert into public.ledger values (1); select * from ledger");
+  EXPECT_EQ(session->InspectUp(qualified, kStartMs), qualified.size());
+  // One string: the SET comes first, so the INSERT after it is judged with the path unknown.
+  std::unique_ptr<PgSession> other = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*other, "orders"));
+  EXPECT_EQ(other->InspectUp(Query("set search_path to payments; insert into ledger values (2)"),
+                             kStartMs),
+            0u);
+  std::unique_ptr<PgSession> third = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwarding(*third, "orders"));
+  const Bytes set_config = Query("select set_config('search_path', 'payments', false)");
+  EXPECT_EQ(third->InspectUp(set_config, kStartMs), set_config.size());
+  EXPECT_EQ(third->InspectUp(insert, kStartMs), 0u);
+}
+
 }  // namespace
 }  // namespace jitgate::session
