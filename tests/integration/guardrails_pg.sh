@@ -720,13 +720,14 @@ step "readers: COPY TO STDOUT is a read and runs" "ok I" "COPY sentinel TO STDOU
 run_plan "$(tls shop_ro)" "$work/readers.out"
 judge_plan shop_ro "$work/readers.out" 1
 
-# Not a check: rules.h documents that unqualified names are matched as if in pg_catalog or
-# public, whatever search_path the session set. Shown inside a block that is rolled back.
+# search_path: once the session set it, an unqualified name must pass the rules in every schema
+# they name (payments.ledger here), so the write is refused; a qualified public name still runs.
+# Inside a block that is rolled back, in case it reached the server.
 printf '%s\n' "BEGIN" "SET LOCAL search_path = payments" \
   "INSERT INTO ledger VALUES (9, 1) RETURNING 'reached'" "ROLLBACK" |
   "$probe" script "$(dev shop)" >"$work/gap.out" 2>>"$work/probe.err"
-jg_log "documented gap (not counted): SET search_path = payments; INSERT INTO ledger ...:" \
-  "$(sed -n 4p "$work/gap.out")"
+jg_check "SET search_path = payments, then INSERT INTO ledger: refused by no-payment-writes" \
+  grep -q 'sqlstate=42501.*no-payment-writes' <(sed -n 4p "$work/gap.out")
 
 # ---- 6. the hard check: nothing refused reached the server
 jg_check "every sentinel table still holds its rows, read directly ($sentinel_expected)" \
