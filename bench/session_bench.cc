@@ -14,7 +14,8 @@
 //  - BM_EditQueries: the client side: one simple Query per call with the up interest set
 //    (Query, Parse, FunctionCall, Sync), held as a view and kept.
 // Guardrails, session::JudgeSql (src/session/guard.h) with a warm GuardScratch (every statement
-// shape is in the DecisionCache, so this is classification from cache plus the decision):
+// shape is in the DecisionCache, so this is classification from cache plus the decision), for a
+// session on the default search_path (the policy's SchemaCandidates passed, not needed):
 //  - BM_GuardPgbenchSelect: the pgbench -S statement, its aid varying per call (the literal
 //    differs, the fingerprint does not), under a policy with the default statement rules.
 //  - BM_GuardPgbenchSelectRules: the same under a policy with 10 table rules (exact, s.*, *.t,
@@ -251,8 +252,14 @@ constexpr char kConfigJson[] = R"({
   ]
 })";
 
-std::shared_ptr<const policy::RulesTable> CompileRules() {
-  const absl::StatusOr<config::Config> config = config::Parse(kConfigJson, "session_bench.json");
+// The parsed config and its compiled statement rules.
+struct Guardrails {
+  config::Config config;
+  std::shared_ptr<const policy::RulesTable> rules;
+};
+
+Guardrails CompileRules() {
+  absl::StatusOr<config::Config> config = config::Parse(kConfigJson, "session_bench.json");
   if (!config.ok()) {
     std::fprintf(stderr, "session_bench config: %s\n", config.status().ToString().c_str());
     std::abort();
@@ -263,7 +270,7 @@ std::shared_ptr<const policy::RulesTable> CompileRules() {
     std::fprintf(stderr, "session_bench rules: %s\n", rules.status().ToString().c_str());
     std::abort();
   }
-  return *std::move(rules);
+  return Guardrails{*std::move(config), *std::move(rules)};
 }
 
 // kVariantCount texts from `make(aid)`, the aids spread over pgbench's scale-1 range.
@@ -279,27 +286,34 @@ std::vector<std::string> Variants(Make make) {
   return texts;
 }
 
-// JudgeSql over `texts` in turn; every call must be allowed with every statement from cache.
+// JudgeSql over `texts` in turn, as a session that kept the default search_path calls it (with
+// the policy's SchemaCandidates); every call must be allowed with every statement from cache,
+// and none may make the search_path unknown.
 void JudgeLoop(benchmark::State& state, uint32_t policy_index,
                const std::vector<std::string>& texts) {
-  const std::shared_ptr<const policy::RulesTable> rules = CompileRules();
+  const Guardrails guardrails = CompileRules();
+  const policy::RulesTable& rules = *guardrails.rules;
+  const std::vector<std::string> schemas =
+      SchemaCandidates(guardrails.config.policies[policy_index].statements);
+  bool search_path_unknown = false;
   GuardScratch scratch(0x5eed5eed5eed5eedull);
   const sqlpg::LexMode mode{.standard_conforming_strings = true};
   for (const std::string& text : texts) {  // warm the cache
-    (void)JudgeSql(*rules, policy_index, text, mode, false, &scratch);
+    (void)JudgeSql(rules, policy_index, text, mode, false, schemas, &search_path_unknown, &scratch);
   }
   uint64_t statements = 0;
   uint64_t slow = 0;
   size_t next = 0;
   for (auto _ : state) {
-    const Judgement judgement = JudgeSql(*rules, policy_index, texts[next], mode, false, &scratch);
+    const Judgement judgement = JudgeSql(rules, policy_index, texts[next], mode, false, schemas,
+                                         &search_path_unknown, &scratch);
     next = (next + 1) % texts.size();
     statements += judgement.statement_count;
     slow += !judgement.allowed || judgement.cache_hits != judgement.statement_count;
     benchmark::DoNotOptimize(judgement.decision);
   }
-  if (slow != 0) {
-    state.SkipWithError("a statement was refused or missed the decision cache");
+  if (slow != 0 || search_path_unknown) {
+    state.SkipWithError("a statement was refused, missed the decision cache or left search_path");
   }
   state.SetItemsProcessed(static_cast<int64_t>(statements));
 }
