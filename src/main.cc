@@ -24,6 +24,7 @@
 #include "src/common/log.h"
 #include "src/gateway.h"
 #include "src/policy/cli.h"
+#include "src/policy/rules.h"
 #include "src/policy/table.h"
 #include "src/shard/shard.h"
 
@@ -308,6 +309,10 @@ int main(int argc, char** argv) {
     if (!config->policies.empty()) {
       if (auto table = jitgate::policy::Table::Compile(*config); !table.ok()) {
         std::fprintf(stderr, "jitgate: %s\n", std::string(table.status().message()).c_str());
+        return 2;
+      }
+      if (auto rules = jitgate::policy::RulesTable::Compile(*config); !rules.ok()) {
+        std::fprintf(stderr, "jitgate: %s\n", std::string(rules.status().message()).c_str());
         return 2;
       }
     }
