@@ -38,25 +38,22 @@ policy::StatementDecision DecideInEverySchema(const policy::RulesTable& rules,
   if (!decision.allowed() || schemas.empty()) {
     return decision;
   }
+  // Which names are unqualified (restored to unqualified after).
+  std::array<bool, sql::kRelationsMax> relation_set{};
+  std::array<bool, sql::kFunctionsMax> function_set{};
   bool unqualified = false;
   for (uint8_t r = 0; r < statement.relation_count; ++r) {
-    unqualified |= statement.relations[r].name.schema.empty();
+    relation_set[r] = statement.relations[r].name.schema.empty();
+    unqualified |= relation_set[r];
   }
   for (uint8_t f = 0; f < statement.function_count; ++f) {
-    unqualified |= statement.functions[f].schema.empty();
+    function_set[f] = statement.functions[f].schema.empty();
+    unqualified |= function_set[f];
   }
   if (!unqualified) {
     return decision;
   }
-  std::array<bool, sql::kRelationsMax> relation_set{};
-  std::array<bool, sql::kFunctionsMax> function_set{};
-  for (uint8_t r = 0; r < statement.relation_count; ++r) {
-    relation_set[r] = statement.relations[r].name.schema.empty();
-  }
-  for (uint8_t f = 0; f < statement.function_count; ++f) {
-    function_set[f] = statement.functions[f].schema.empty();
-  }
-  for (const std::string& schema : schemas) {
+  const auto qualify = [&](std::string_view schema) {  // every unqualified name, in `schema`
     for (uint8_t r = 0; r < statement.relation_count; ++r) {
       if (relation_set[r]) {
         statement.relations[r].name.schema = schema;
@@ -67,21 +64,15 @@ policy::StatementDecision DecideInEverySchema(const policy::RulesTable& rules,
         statement.functions[f].schema = schema;
       }
     }
+  };
+  for (const std::string& schema : schemas) {
+    qualify(schema);
     decision = rules.Decide(policy_index, statement);
     if (!decision.allowed()) {
       break;
     }
   }
-  for (uint8_t r = 0; r < statement.relation_count; ++r) {
-    if (relation_set[r]) {
-      statement.relations[r].name.schema = {};
-    }
-  }
-  for (uint8_t f = 0; f < statement.function_count; ++f) {
-    if (function_set[f]) {
-      statement.functions[f].schema = {};
-    }
-  }
+  qualify({});
   return decision;
 }
 

@@ -192,6 +192,8 @@ class PgSession {
   // Guardrails (pg_session_guard.cc).
   FrameAction OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
   FrameAction OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  // Follows standard_conforming_strings from a ParameterStatus body (start-up and forwarding).
+  void NoteParameterStatus(std::span<const std::byte> payload);
   // Takes the newest policy snapshot when a reload published one.
   void RefreshPolicy();
   // Replaces a refused Query/FunctionCall (parse == false) or Parse by a marker statement.

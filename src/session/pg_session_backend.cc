@@ -348,11 +348,7 @@ void PgSession::HandleBackendStartupFrame(char type, std::span<const std::byte> 
     case pg::kMsgParameterStatus:
     case pg::kMsgNoticeResponse:
       if (type == pg::kMsgParameterStatus) {
-        pg::ParameterStatus status;
-        if (pg::DecodeParameterStatus(payload, status) == pg::InvalidReason::kNone &&
-            status.name == "standard_conforming_strings") {
-          standard_strings_ = status.value != "off";
-        }
+        NoteParameterStatus(payload);
       }
       if (startup_reply_.size() + payload.size() + 5 > internal::kBackendStartupBytesMax) {
         Fail(EndReason::kBackendProtocol, "08006", "jitgate: the database's start-up is too large");

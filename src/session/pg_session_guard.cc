@@ -58,6 +58,14 @@ void PgSession::RefreshPolicy() {
                            : SchemaCandidates(snapshot_->config->policies[index].statements);
 }
 
+void PgSession::NoteParameterStatus(std::span<const std::byte> payload) {
+  pg::ParameterStatus status;
+  if (pg::DecodeParameterStatus(payload, status) == pg::InvalidReason::kNone &&
+      status.name == "standard_conforming_strings") {
+    standard_strings_ = status.value != "off";
+  }
+}
+
 FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
   if (frame.type == pg::kMsgSync) {
     ++sync_points_sent_;
@@ -86,25 +94,24 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
                             frame.type == pg::kMsgParse ? "PARSE" : "QUERY", true, guard_);
   } else {
     switch (frame.type) {
-      case pg::kMsgQuery: {
-        pg::Query query;
-        if (pg::DecodeQuery(frame.payload, query) != pg::InvalidReason::kNone) {
-          up_invalid_ = true;
-          return FrameAction::kDrop;
-        }
-        judgement = JudgeSql(rules, rules_policy_, query.query, mode, mode_uncertain,
-                             schema_candidates_, &search_path_unknown_, guard_);
-        break;
-      }
+      case pg::kMsgQuery:
       case pg::kMsgParse: {
+        // A Query's string may hold many statements; a Parse's holds one. Judged alike.
+        std::string_view sql;
+        pg::Query query;
         pg::Parse parse;
-        if (pg::DecodeParse(frame.payload, parse) != pg::InvalidReason::kNone) {
+        const bool decoded =
+            frame.type == pg::kMsgQuery
+                ? pg::DecodeQuery(frame.payload, query) == pg::InvalidReason::kNone
+                : pg::DecodeParse(frame.payload, parse) == pg::InvalidReason::kNone;
+        if (!decoded) {
           up_invalid_ = true;
           return FrameAction::kDrop;
         }
+        sql = frame.type == pg::kMsgQuery ? query.query : parse.query;
         parse_name = parse.statement;
-        judgement = JudgeSql(rules, rules_policy_, parse.query, mode, mode_uncertain,
-                             schema_candidates_, &search_path_unknown_, guard_);
+        judgement = JudgeSql(rules, rules_policy_, sql, mode, mode_uncertain, schema_candidates_,
+                             &search_path_unknown_, guard_);
         break;
       }
       case pg::kMsgFunctionCall: {
@@ -171,14 +178,9 @@ FrameAction PgSession::OnDownFrame(const EditFrame& frame, std::vector<std::byte
       }
       ++ready_seen_;
       return FrameAction::kKeep;
-    case pg::kMsgParameterStatus: {
-      pg::ParameterStatus status;
-      if (pg::DecodeParameterStatus(frame.payload, status) == pg::InvalidReason::kNone &&
-          status.name == "standard_conforming_strings") {
-        standard_strings_ = status.value != "off";
-      }
+    case pg::kMsgParameterStatus:
+      NoteParameterStatus(frame.payload);
       return FrameAction::kKeep;
-    }
     case pg::kMsgBackendErrorResponse: {
       if (refusals_.empty()) {
         return FrameAction::kKeep;
