@@ -1,0 +1,1 @@
+// parsers/sql/pg/lineage.cc: placeholder, being written.

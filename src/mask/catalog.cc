@@ -1,0 +1,1 @@
+// src/mask/catalog.cc: placeholder, being written.

@@ -1,0 +1,1 @@
+// src/mask/copy.cc: placeholder, being written.

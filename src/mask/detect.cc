@@ -1,0 +1,1 @@
+// src/mask/detect.cc: placeholder, being written.

@@ -1,0 +1,1 @@
+// src/mask/plan.cc: placeholder, being written.

@@ -1,0 +1,1 @@
+// src/mask/row.cc: placeholder, being written.

@@ -1,0 +1,1 @@
+// src/mask/value.cc: placeholder, being written.
