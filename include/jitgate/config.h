@@ -181,6 +181,68 @@ struct StatementRules {
 inline constexpr std::array<std::string_view, StatementRules::kClassCount> kStatementClassNames = {
     "read", "write", "ddl", "dcl", "destructive", "admin", "transaction", "session", "unknown"};
 
+// ---- Masking ("masking" at the top level; "unmask" in each policy) ------------------------------
+// Sensitive values are masked in every result a gateway session returns unless the session's
+// policy unmasks them: the rules classify, policies only ever take masks away.
+//   "masking": {"hash_key_env": "JITGATE_MASK_KEY", "row_size_max": 1048576,
+//     "rules": [{"name": "emails", "columns": ["*.email"], "strategy": "partial", "keep": 4},
+//               {"columns": ["customers.ssn"], "strategy": "redact", "text": "[ssn]"},
+//               {"types": ["uuid"], "strategy": "hash"},
+//               {"detectors": ["card", "ssn", "secret"], "strategy": "redact"}]}
+
+enum class MaskStrategy : uint8_t { kRedact, kPartial, kHash, kNull };
+std::string_view MaskStrategyName(MaskStrategy strategy);
+
+// The content detectors, in src/mask's Detector order.
+inline constexpr std::array<std::string_view, 6> kDetectorNames = {"email", "card", "ssn",
+                                                                   "phone", "iban", "secret"};
+
+// A column pattern: "column", "table.column" or "schema.table.column"; "*" for any part ("*.ssn",
+// "customers.*", "crm.*.email"), not every part. Parts fold like NamePattern's.
+struct ColumnPattern {
+  std::string text;    // as written
+  std::string schema;  // folded; empty = any (always empty for the one- and two-part forms)
+  std::string table;   // folded; empty = any
+  std::string column;  // folded; empty = any
+};
+
+// One entry of "masking.rules": exactly one selector (columns, types or detectors) and a
+// strategy. Column and type rules mask the whole value; detector rules scan every column's
+// values (or, with "columns" beside "detectors", only those columns) and mask what they find.
+// The FIRST rule (in file order) that selects a column decides its mask.
+struct MaskRule {
+  std::string name;                    // "name" ([A-Za-z0-9_-], 1..64) or "masking.rules[i]"
+  std::vector<ColumnPattern> columns;  // "columns": 1..256 patterns
+  std::vector<std::string> types;      // "types": 1..64 PostgreSQL type names, folded
+                                       // ("text", "uuid", or a domain/enum the catalog knows)
+  uint8_t detectors = 0;               // "detectors": bit (1 << index in kDetectorNames)
+  MaskStrategy strategy = MaskStrategy::kRedact;  // "strategy": required
+  uint32_t keep = 4;                   // "keep": partial only; 1..64
+  std::string text = "****";           // "text": redact only; 1..64 printable ASCII
+};
+
+struct MaskingConfig {
+  std::vector<MaskRule> rules;  // "rules": 0..256
+  // The key of the "hash" strategy (HMAC-SHA-256): "hash_key_env" or "hash_key_file", required
+  // when any rule hashes; 32..1024 bytes. Filled into hash_key by ResolveSecrets.
+  std::string hash_key_env;
+  std::string hash_key_file;
+  std::string hash_key;
+  // "row_size_max": the largest DataRow or COPY row a masked result may carry; a larger one ends
+  // the session (it cannot be held to be masked); 65536..67108864, default 1 MiB.
+  uint32_t row_size_max = 1u << 20;
+};
+
+// A policy's "unmask": what its identities see in clear. Absent: nothing.
+//   "unmask": {"columns": ["customers.email"], "rules": ["emails"], "detectors": ["phone"]}
+// (an array is short for {"columns": [...]}).
+struct Unmask {
+  std::vector<ColumnPattern> columns;  // source columns no column rule masks for this policy
+  std::vector<std::string> rules;      // rule names (each must exist) this policy skips
+  uint8_t detectors = 0;               // detectors this policy does not run
+  bool empty() const { return columns.empty() && rules.empty() && detectors == 0; }
+};
+
 // Who may reach which resources, and how ("policies", an array; order matters: the first policy
 // that lists a resource and matches an identity decides, see src/policy/table.h).
 //   {"name": "reporting-agents",
@@ -203,6 +265,7 @@ struct Policy {
   uint32_t max_duration_s = 900;            // "access.max_duration_s": a grant lasts at most
                                             // this long (and never past the token's exp); 1..86400
   StatementRules statements;                // "statements": optional, see StatementRules
+  Unmask unmask;                            // "unmask": optional, see Unmask
 };
 
 // The JIT grant store (src/grants), "grants"; the section is optional.
@@ -281,6 +344,7 @@ struct Config {
   std::optional<IdentityProvider> identity;  // "identity": absent when the file has none
   std::vector<Policy> policies;              // "policies": 0..256, file order kept
   GrantsConfig grants;                       // "grants"
+  MaskingConfig masking;                     // "masking"
   Limits limits;
 };
 

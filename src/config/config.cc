@@ -41,6 +41,7 @@
 #include "src/config/config_internal.h"
 #include "src/config/gateway.h"
 #include "src/config/json_reader.h"
+#include "src/config/masking.h"
 #include "src/config/reader.h"
 
 namespace jitgate::config {
@@ -108,7 +109,8 @@ absl::StatusOr<Endpoint> ReadEndpoint(const Ctx& ctx, absl::string_view path,
 // Sections.
 
 constexpr absl::string_view kTopKeys[] = {"shards",   "pin_shards", "listeners", "resources",
-                                          "identity", "policies",   "grants",    "limits"};
+                                          "identity", "policies",   "grants",    "limits",
+                                          "masking"};
 constexpr absl::string_view kResourceKeys[] = {
     "protocol",      "address", "database", "user",   "password_env",
     "password_file", "tls",     "tls_ca",   "tls_server_name"};
@@ -526,6 +528,8 @@ absl::StatusOr<Config> ParseWithLookup(std::string_view text, std::string_view f
   JG_RETURN_IF_ERROR(ReadLimits(ctx, Find(*object, "limits"), config.limits));
   JG_RETURN_IF_ERROR(ReadResources(ctx, Find(*object, "resources"), config));
   JG_RETURN_IF_ERROR(internal::ReadIdentity(ctx, Find(*object, "identity"), config));
+  // Before the policies: their "unmask" names masking rules.
+  JG_RETURN_IF_ERROR(internal::ReadMasking(ctx, Find(*object, "masking"), config.masking));
   JG_RETURN_IF_ERROR(internal::ReadPolicies(ctx, Find(*object, "policies"), config));
   JG_RETURN_IF_ERROR(internal::ReadGrants(ctx, Find(*object, "grants"), config.grants));
   // Last: a gateway listener checks that the identity and policies it needs are there.

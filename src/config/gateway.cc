@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "jitgate/check.h"
 #include "jitgate/status_macros.h"
+#include "src/config/masking.h"
 #include "src/config/statements.h"
 
 namespace jitgate::config {
@@ -55,7 +56,7 @@ constexpr absl::string_view kIdentityKeys[] = {
     "clock_skew_s", "jwks_refresh_s", "unknown_kid_refresh_min_s",
     "require_roles_or_scp"};
 constexpr absl::string_view kPolicyKeys[] = {"name", "match", "resources", "access",
-                                             "statements"};
+                                             "statements", "unmask"};
 constexpr absl::string_view kMatchKeys[] = {"groups", "roles", "subjects"};
 constexpr absl::string_view kAccessKeys[] = {"mode", "max_duration_s"};
 constexpr absl::string_view kGrantsKeys[] = {"log", "fsync"};
@@ -331,7 +332,8 @@ absl::Status ReadAccess(const Ctx& ctx, absl::string_view path, const picojson::
 
 absl::StatusOr<Policy> ReadPolicy(const Ctx& ctx, absl::string_view path,
                                   const picojson::value& value,
-                                  std::span<const Resource> resources) {
+                                  std::span<const Resource> resources,
+                                  const MaskingConfig& masking) {
   JG_ASSIGN_OR_RETURN(
       const picojson::object* object,
       AsObject(ctx, path, value, "an object with name, match, resources and access"));
@@ -348,6 +350,8 @@ absl::StatusOr<Policy> ReadPolicy(const Ctx& ctx, absl::string_view path,
   JG_RETURN_IF_ERROR(ReadAccess(ctx, absl::StrCat(path, ".access"), *access, policy));
   JG_RETURN_IF_ERROR(ReadStatements(ctx, absl::StrCat(path, ".statements"),
                                     Find(*object, "statements"), policy.statements));
+  JG_RETURN_IF_ERROR(ReadUnmask(ctx, absl::StrCat(path, ".unmask"), Find(*object, "unmask"),
+                                masking, policy.unmask));
   JG_DCHECK(policy.resource_names.size() == policy.resource_indexes.size());
   return policy;
 }
@@ -426,7 +430,7 @@ absl::Status ReadPolicies(const Ctx& ctx, const picojson::value* value, Config& 
   }
   for (size_t i = 0; i < array.size(); ++i) {
     const std::string path = absl::StrCat(kPath, "[", i, "]");
-    JG_ASSIGN_OR_RETURN(Policy policy, ReadPolicy(ctx, path, array[i], config.resources));
+    JG_ASSIGN_OR_RETURN(Policy policy, ReadPolicy(ctx, path, array[i], config.resources, config.masking));
     for (size_t e = 0; e < config.policies.size(); ++e) {
       if (config.policies[e].name == policy.name) {
         return Invalid(ctx, absl::StrCat(path, ".name"),

@@ -32,6 +32,28 @@ std::string_view StatementActionName(StatementAction action) {
 }
 
 namespace internal {
+
+// A part of a pattern (statements.h): "*" (any, returned empty) or an identifier, folded to lower case.
+bool ReadPatternPart(absl::string_view part, std::string& out) {
+  if (part == "*") {
+    out.clear();
+    return true;
+  }
+  if (part.empty() || part.size() > 63) {  // NAMEDATALEN - 1
+    return false;
+  }
+  for (size_t i = 0; i < part.size(); ++i) {
+    const char c = part[i];
+    const bool letter = absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
+    const bool later = absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '$';
+    if (!letter && !(i > 0 && later)) {
+      return false;
+    }
+  }
+  out = absl::AsciiStrToLower(part);
+  return true;
+}
+
 namespace {
 
 // Rules are scanned in order per relation on every statement (after a hash lookup), and each
@@ -90,27 +112,6 @@ absl::StatusOr<StatementAction> ReadAction(const Ctx& ctx, absl::string_view pat
     return StatementAction::kReview;
   }
   return RangeError(ctx, path, kExpected, value);
-}
-
-// A part of a pattern: "*" (any, returned empty) or an identifier, folded to lower case.
-bool ReadPatternPart(absl::string_view part, std::string& out) {
-  if (part == "*") {
-    out.clear();
-    return true;
-  }
-  if (part.empty() || part.size() > kIdentifierLengthMax) {
-    return false;
-  }
-  for (size_t i = 0; i < part.size(); ++i) {
-    const char c = part[i];
-    const bool letter = absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
-    const bool later = absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '$';
-    if (!letter && !(i > 0 && later)) {
-      return false;
-    }
-  }
-  out = absl::AsciiStrToLower(part);
-  return true;
 }
 
 absl::StatusOr<NamePattern> ReadPattern(const Ctx& ctx, absl::string_view path,
