@@ -2,8 +2,9 @@
 // checksum, whatever column they come from.
 //
 // Detectors (PROTOCOLS.md section 6.1):
-//   kEmail   local@domain.tld (RFC 5322-ish: dot-atom local part, a domain of labels with a
-//            dot and a 2..63 letter TLD)
+//   kEmail   local@domain.tld (RFC 5322-ish: a dot-atom local part of at most 64 letters,
+//            digits, "._%+-" and non-ASCII bytes; a domain of labels with a dot and a 2..63
+//            letter TLD)
 //   kCard    12..19 digits, optionally grouped by single spaces or dashes, passing the Luhn check
 //   kSsn     US SSN AAA-GG-SSSS (also AAA GG SSSS and 9 bare digits when not part of a longer
 //            digit run), rejecting area 000/666/900-999, group 00, serial 0000
@@ -12,17 +13,20 @@
 //   kIban    2 letters, 2 check digits, 11..30 alphanumerics (spaces every 4 allowed), with the
 //            country's length when known, passing ISO 7064 mod-97 == 1
 //   kSecret  JWTs (eyJ...\.eyJ...\.sig), API-key shapes (AKIA/ASIA + 16 upper alnum, ghp_/gho_/
-//            ghs_/github_pat_, sk_live_/sk_test_/rk_live_, xox[abpr]-, AIza + 35, glpat-, npm_),
+//            ghs_/ghu_/ghr_/github_pat_, sk_live_/sk_test_/rk_live_/rk_test_, xox[abpr]-, AIza + 35,
+//            glpat-, npm_),
 //            and PEM private-key blocks ("-----BEGIN ... PRIVATE KEY-----" up to its END line,
 //            or to the end of the text)
 // A match must not continue a longer token of the same alphabet (a card is not found inside a
-// 25-digit run; an email's local part is taken whole). Spans never overlap; when two detectors
+// 25-digit run; an email's local part is taken whole); digit matches are also not glued by '-',
+// '.' or '/' to more alphanumerics (dates, versions, ORD-123456789). Bare 10-digit numbers are
+// not phones (North-American forms need their separators). Spans never overlap; when two detectors
 // match overlapping text the leftmost wins, then the longest.
 //
 // Pure functions, no allocation, no state: safe on any thread. The scan is one pass over the
 // text with cheap trigger bytes ('@', digits, '+', '-', letters starting a key prefix), so text
 // with nothing sensitive costs little more than a memchr-like sweep (target: >= 300 MB/s with
-// every detector on, bench/mask_bench.cc).
+// every detector on, bench/mask_detect_bench.cc).
 #ifndef JITGATE_SRC_MASK_DETECT_H_
 #define JITGATE_SRC_MASK_DETECT_H_
 

@@ -9,7 +9,8 @@
 //             (one '*' per UTF-8 character; ASCII punctuation and spaces stay, so
 //             "4111-1111-1111-1234" -> "****-****-****-1234"); other types: as kRedact
 //   kHash     keyed HMAC-SHA-256 of the value's bytes (Hasher), stable for one key so joins and
-//             group-bys still work: text-like -> "h" + 15 lower-case hex (16 characters, cut to
+//             group-bys still work (integers, bool, uuid, date and jsonb in binary are MACed as
+//             their text form, so both formats give the same result): text-like -> "h" + 15 lower-case hex (16 characters, cut to
 //             the typmod's length when that is shorter), uuid -> a uuid made of the MAC's first
 //             16 bytes (version 4 and variant bits set), integers -> a non-negative number of
 //             the type's width, numeric -> a 12-digit integer, date -> a date in 1970..2069,
@@ -19,7 +20,8 @@
 // Types the masker does not know (ValueKind::kOther: arrays, records, ranges, geometric types,
 // user-defined types, ...) cannot take an arbitrary replacement (the client may parse it), so a
 // kOther value to be masked is always NULL: what cannot be masked is nulled, never passed through.
-// Text-like kinds are text, varchar, bpchar, name, unknown and xml. For varchar(n) and char(n)
+// Text-like kinds are text, varchar, bpchar, name, unknown and xml ("char", oid, money and
+// interval are kOther). Dates and timestamps are written in ISO style (DateStyle ISO). For varchar(n) and char(n)
 // the result is kept within n characters (typmod - 4); a bpchar(n) result is padded with spaces
 // to n characters when the input was that wide.
 //
@@ -95,7 +97,8 @@ enum class ValueKind : uint8_t {
 ValueKind KindOfType(uint32_t type_oid);
 // "text", "int4", ... for logs and tests.
 std::string_view ValueKindName(ValueKind kind);
-// True for kinds whose text format can hold free text (detectors run on these in binary too).
+// True for kinds whose text format can hold free text (detectors run on these in binary too):
+// kText, kJson, kJsonb.
 bool IsTextLike(ValueKind kind);
 
 enum class Strategy : uint8_t { kRedact, kPartial, kHash, kNull };
@@ -146,10 +149,13 @@ MaskOutcome MaskSpans(const MaskSpec& spec, std::span<const std::byte> value,
                       std::span<const DetectedSpan> spans, const Hasher* hasher,
                       std::vector<std::byte>* out);
 
-// Scans a value of `kind`/`format` with `detectors` and masks what it finds: text-like kinds
-// (and json, jsonb, numeric, int8 in text format; text-like, json, jsonb in binary) are scanned
-// as text and their spans masked with MaskSpans; a binary int8 or numeric is scanned through
-// its decimal text and, on a match, masked whole with MaskValue. Kinds that cannot hold a match
+// Scans a value of `kind`/`format` with `detectors` and masks what it finds: text-like kinds,
+// json and jsonb (both formats) are scanned as text and their spans masked with MaskSpans (in
+// JSON a match inside a string stays inside it, a match outside one, a bare number, becomes a
+// string; the result of a text kind is kept within its typmod); int8 and numeric (both
+// formats, through the decimal digits of their integer part) and bytea (raw, escape or decoded
+// hex) are, on a match, masked whole with MaskValue, since a '*' inside a number is no number.
+// A kOther text value with a match becomes NULL. Kinds that cannot hold a match
 // (bool, int2, int4, floats, dates, times, uuid, inet) are left alone. kOther in binary format
 // cannot be scanned: it becomes NULL. Returns false (nothing appended) when the value is left
 // unchanged, true when `*outcome` and `out` hold its replacement. More than `spans_max` (64)
