@@ -17,6 +17,7 @@
 #include "src/auth/validator.h"
 #include "src/common/log.h"
 #include "src/grants/store.h"
+#include "src/mask/plan.h"
 #include "src/policy/rules.h"
 #include "src/policy/table.h"
 #include "src/session/cancel_registry.h"
@@ -228,6 +229,9 @@ absl::Status CheckOnlyPoliciesDiffer(const config::Config& running, const config
   CompareIdentity(running, file, diff);
   diff.Text("$.grants.log", running.grants.log_file, file.grants.log_file);
   diff.Flag("$.grants.fsync", running.grants.fsync, file.grants.fsync);
+  diff.Text("$.masking.hash_key_env", running.masking.hash_key_env, file.masking.hash_key_env);
+  diff.Text("$.masking.hash_key_file", running.masking.hash_key_file,
+            file.masking.hash_key_file);
   CompareLimits(running.limits, file.limits, diff);
   if (diff.empty()) {
     return absl::OkStatus();
@@ -279,6 +283,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
     snapshot->config = std::make_shared<const config::Config>(config);
     snapshot->table = gateway->policy_;
     JG_ASSIGN_OR_RETURN(snapshot->rules, policy::RulesTable::Compile(config));
+    for (const config::Policy& policy : config.policies) {
+      snapshot->masks.push_back(mask::PolicyMasks::Compile(config.masking, policy));
+    }
     snapshot->generation = 1;
     gateway->policies_.Publish(std::move(snapshot));
   }
@@ -367,10 +374,17 @@ absl::Status Gateway::ReloadPolicies(const std::string& path) {
   auto next = std::make_shared<config::Config>(running);
   next->path = file.path;
   next->policies = std::move(file.policies);
+  // Masking rules reload with the policies; the hash key stays the running one (its source
+  // must not change, CheckOnlyPoliciesDiffer).
+  next->masking.rules = std::move(file.masking.rules);
+  next->masking.row_size_max = file.masking.row_size_max;
   auto snapshot = std::make_shared<session::PolicySnapshot>();
   JG_ASSIGN_OR_RETURN(snapshot->table, policy::Table::Compile(*next));
   JG_ASSIGN_OR_RETURN(snapshot->rules, policy::RulesTable::Compile(*next));
   const size_t policy_count = next->policies.size();
+  for (const config::Policy& policy : next->policies) {
+    snapshot->masks.push_back(mask::PolicyMasks::Compile(next->masking, policy));
+  }
   snapshot->config = std::move(next);
   snapshot->generation = policies_.generation() + 1;
   const uint64_t generation = snapshot->generation;

@@ -62,8 +62,11 @@ class FrameEditor {
   FrameEditor(parsers::pg::Direction direction, size_t frame_size_max, size_t hold_max)
       : direction_(direction), frame_size_max_(frame_size_max), hold_max_(hold_max) {}
 
-  void SetInterest(char type) { interest_.set(static_cast<uint8_t>(type)); }
+  void SetInterest(char type, bool on = true) { interest_.set(static_cast<uint8_t>(type), on); }
   bool interesting(char type) const { return interest_.test(static_cast<uint8_t>(type)); }
+
+  // Frames longer than this are not held (see the file comment); takes effect at the next frame.
+  void SetHoldMax(size_t hold_max) { hold_max_ = hold_max; }
 
   // Back to the start of a stream (a new session); the interest set is kept.
   void Reset();
@@ -96,7 +99,7 @@ class FrameEditor {
 
   const parsers::pg::Direction direction_;
   const size_t frame_size_max_;
-  const size_t hold_max_;
+  size_t hold_max_;
   std::bitset<256> interest_;
   std::array<std::byte, parsers::pg::kTaggedHeaderSize> header_{};
   uint32_t header_have_ = 0;

@@ -36,6 +36,9 @@ class Store;
 namespace jitgate::tls {
 class Context;
 }  // namespace jitgate::tls
+namespace jitgate::mask {
+class PolicyMasks;
+}  // namespace jitgate::mask
 
 namespace jitgate::session {
 
@@ -49,6 +52,9 @@ struct PolicySnapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const policy::Table> table;
   std::shared_ptr<const policy::RulesTable> rules;
+  // Per policy (config->policies order): its masking rules; may be empty (sessions then compile
+  // their own), see CompileMasks.
+  std::vector<std::shared_ptr<const mask::PolicyMasks>> masks;
   uint64_t generation = 0;  // 1 for the start-up snapshot, +1 per successful reload
 };
 

@@ -23,6 +23,7 @@
 #include "src/session/guard.h"
 #include "src/session/pg_backend_auth.h"
 #include "src/session/pg_session_internal.h"
+#include "src/session/pg_session_mask.h"
 #include "src/tls/stream.h"
 
 namespace jitgate::session {
@@ -75,6 +76,8 @@ const char* EndReasonName(EndReason reason) {
       return "cancel_request";
     case EndReason::kClientTerminated:
       return "client_terminated";
+    case EndReason::kMaskFailed:
+      return "mask_failed";
   }
   return "unknown";
 }
@@ -151,6 +154,10 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   inspect_ = true;
   schema_candidates_.clear();
   search_path_unknown_ = false;
+  StopMasking();
+  mask_fingerprint_ = 0;
+  masks_changed_ = false;
+  copy_rules_.clear();
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;
   keys_retried_ = false;
@@ -674,6 +681,7 @@ void PgSession::Authorize(int64_t now_ms) {
   rules_policy_ = decision.policy_index;  // the same index in snapshot_->rules
   inspect_ = snapshot_->config->policies[rules_policy_].statements.inspect;
   schema_candidates_ = SchemaCandidates(snapshot_->config->policies[rules_policy_].statements);
+  StartMasking();
   // A search_path from the start-up packet (a parameter, or -c in options) is not the default.
   search_path_unknown_ = false;
   for (const auto& [name, value] : client_params_) {

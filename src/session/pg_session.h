@@ -35,9 +35,11 @@
 
 #include "jitgate/config.h"
 #include "jitgate/identity.h"
+#include "jitgate/parsers/pg/backend.h"
 #include "src/session/byte_queue.h"
 #include "src/session/cancel_registry.h"
 #include "src/session/frame_editor.h"
+#include "src/mask/row.h"
 #include "src/session/gateway_env.h"
 
 namespace jitgate::auth {
@@ -56,6 +58,8 @@ class BackendAuth;
 class ScramKeyCache;
 struct GuardScratch;
 struct Judgement;
+struct MaskState;
+struct Expect;
 
 // Why a session ended, as the shard logs it.
 enum class EndReason : uint8_t {
@@ -71,6 +75,7 @@ enum class EndReason : uint8_t {
   kGrantExpired,       // the grant ended: the client was told, then cut
   kCancelForwarded,    // a CancelRequest: forwarded (or dropped) and the connection closed
   kClientTerminated,   // the client sent Terminate or hung up
+  kMaskFailed,         // a result could not be masked (a row over masking.row_size_max, ...)
 };
 
 const char* EndReasonName(EndReason reason);
@@ -86,6 +91,8 @@ struct SessionStats {
   uint64_t statements = 0;           // Query + Parse + FunctionCall frames seen
   uint64_t statements_refused = 0;   // refused by the guardrails (block or review)
   uint64_t guard_cache_hits = 0;     // statements classified from the shard's decision cache
+  uint64_t rows_masked = 0;          // DataRows with at least one masked value
+  uint64_t cells_masked = 0;         // values masked (DataRow and COPY)
 };
 
 class PgSession {
@@ -192,6 +199,8 @@ class PgSession {
   // Guardrails (pg_session_guard.cc).
   FrameAction OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
   FrameAction OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  FrameAction JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  FrameAction GuardDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
   // Follows standard_conforming_strings from a ParameterStatus body (start-up and forwarding).
   void NoteParameterStatus(std::span<const std::byte> payload);
   // Takes the newest policy snapshot when a reload published one.
@@ -199,6 +208,29 @@ class PgSession {
   // Replaces a refused Query/FunctionCall (parse == false) or Parse by a marker statement.
   void Refuse(const Judgement& judgement, bool parse, std::string_view statement_name,
               std::vector<std::byte>* out);
+
+  // Masking (pg_session_mask.cc).
+  void StartMasking();
+  void StopMasking();
+  bool MaskCatalogWanted() const;
+  void SendCatalogQuery();
+  // A backend message while the catalog is read; false when no catalog read is in progress.
+  bool OnCatalogFrame(char type, std::span<const std::byte> payload, int64_t now_ms);
+  mask::Derivation DeriveStatement(std::string_view sql, parsers::sql::pg::CopyInfo* copy,
+                                   bool* copy_known);
+  void MaskNoteStatement(char type, std::span<const std::byte> payload);
+  FrameAction MaskOnUp(const EditFrame& frame, std::vector<std::byte>* out);
+  FrameAction MaskOnDown(const EditFrame& frame, FrameAction so_far, std::vector<std::byte>* out);
+  void BeginResult(std::span<const std::byte> row_description, std::span<const int16_t> formats,
+                   const mask::Derivation* derivation);
+  void BeginExecuteResult(const Expect& expect);
+  void EndResult();
+  void PopToSync();
+  bool MaskNotice(char type, std::span<const std::byte> payload, std::vector<std::byte>* out);
+  void RedactEchoedValues(std::string* text, bool table_sensitive);
+  void BeginCopy(const Expect* head, const parsers::pg::CopyResponse& response);
+  void ApplyDerived(const mask::Derivation& derivation, mask::ColumnPlan* column, uint16_t* rule);
+  void LogCopyMasked();
 
   // Output helpers: `to_client` goes through TLS when the client leg has it.
   void SendToClient(std::span<const std::byte> plaintext);
@@ -285,6 +317,12 @@ class PgSession {
   uint64_t ready_seen_ = 0;        // ReadyForQuery received
   char tx_status_ = 'I';
   bool cut_ready_ = false;  // cutting, and the down stream reached a message boundary
+
+  // Masking: null when the session's policy masks nothing.
+  std::unique_ptr<MaskState> mask_;
+  uint64_t mask_fingerprint_ = 0;      // the PolicyMasks the session started with
+  bool masks_changed_ = false;         // a reload changed them: every statement is refused
+  std::vector<uint16_t> copy_rules_;   // the COPY in progress: rule per column (for counts)
 };
 
 }  // namespace jitgate::session

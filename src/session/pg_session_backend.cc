@@ -16,6 +16,7 @@
 #include "src/session/pg_backend_auth.h"
 #include "src/session/pg_session.h"
 #include "src/session/pg_session_internal.h"
+#include "src/session/pg_session_mask.h"
 #include "src/tls/context.h"
 #include "src/tls/stream.h"
 
@@ -294,8 +295,10 @@ void PgSession::ProcessBackendPlaintext(int64_t now_ms) {
   size_t at = 0;
   while (end_ == EndReason::kNone && !forwarding()) {
     const auto in = std::span<const std::byte>(backend_in_).subspan(at);
-    const pg::Frame frame =
-        pg::DecodeFrame(in, pg::Direction::kBackend, internal::kBackendStartupBytesMax);
+    // The catalog answer (view definitions) may hold larger rows than a start-up does.
+    const pg::Frame frame = pg::DecodeFrame(
+        in, pg::Direction::kBackend,
+        mask_ != nullptr ? internal::kCatalogFrameMax : internal::kBackendStartupBytesMax);
     if (frame.status == pg::DecodeStatus::kNeedMore) {
       break;
     }
@@ -324,6 +327,9 @@ void PgSession::ProcessBackendPlaintext(int64_t now_ms) {
 void PgSession::HandleBackendStartupFrame(char type, std::span<const std::byte> payload,
                                           int64_t now_ms) {
   const config::Resource& resource = env_.config->resources[resource_index_];
+  if (OnCatalogFrame(type, payload, now_ms)) {
+    return;  // the answer to the masker's catalog query
+  }
   switch (type) {
     case pg::kMsgAuthentication: {
       const BackendAuth::Step step = backend_auth_->OnAuthentication(payload);
@@ -393,6 +399,11 @@ void PgSession::HandleBackendStartupFrame(char type, std::span<const std::byte> 
       pg::ReadyForQuery ready;
       if (pg::DecodeReadyForQuery(payload, ready) != pg::InvalidReason::kNone) {
         Fail(EndReason::kBackendProtocol, "08006", "jitgate: the database broke the protocol");
+        return;
+      }
+      if (MaskCatalogWanted()) {
+        // The masker reads the catalog before the client's first statement can run.
+        SendCatalogQuery();
         return;
       }
       FinishStartup(ready.status, now_ms);
@@ -480,6 +491,7 @@ size_t PgSession::WalkUp(std::span<const std::byte> bytes, bool zero_copy) {
 
 size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
   edit_out_.clear();
+  const bool boundary_before = down_editor_.at_boundary();
   const bool cutting = phase_ == Phase::kCutting;
   const EditResult result = down_editor_.Edit(
       bytes, zero_copy, cutting, &edit_out_,
@@ -491,6 +503,20 @@ size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
            shard_index_, session_id_, pg::InvalidReasonName(down_editor_.reason()));
     EndQuietly(EndReason::kBackendProtocol);
     return result.forward;
+  }
+  if (mask_ != nullptr && mask_->fatal) {
+    JG_LOG(kWarn, "event=mask_failed shard=%u session=%lu error=\"%s\"", shard_index_,
+           session_id_, Clip(mask_->fatal_message, 200).c_str());
+    // Nothing of this chunk goes on: the client gets what came before (whole messages when the
+    // editor stood at a boundary) and then the error.
+    edit_out_.clear();
+    if (boundary_before) {
+      Fail(EndReason::kMaskFailed, "54000", mask_->fatal_message,
+           "Raise masking.row_size_max, or select fewer or shorter columns.");
+    } else {
+      EndQuietly(EndReason::kMaskFailed);
+    }
+    return 0;
   }
   // Everything up to the end of the message in flight goes out, then the goodbye (the caller
   // queues the prefix and edit_out_ first, then calls CompleteCut).

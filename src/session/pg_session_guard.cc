@@ -18,6 +18,7 @@
 #include "src/session/guard.h"
 #include "src/session/pg_session.h"
 #include "src/session/pg_session_internal.h"
+#include "src/session/pg_session_mask.h"
 
 namespace jitgate::session {
 
@@ -56,6 +57,16 @@ void PgSession::RefreshPolicy() {
   schema_candidates_ = index == policy::AccessDecision::kNoPolicyIndex
                            ? std::vector<std::string>()
                            : SchemaCandidates(snapshot_->config->policies[index].statements);
+  if (index != policy::AccessDecision::kNoPolicyIndex) {
+    // Masking read the catalog with the rules it started with; changed rules need a new session.
+    const std::shared_ptr<const mask::PolicyMasks> masks =
+        index < snapshot_->masks.size() && snapshot_->masks[index] != nullptr
+            ? snapshot_->masks[index]
+            : mask::PolicyMasks::Compile(snapshot_->config->masking,
+                                         snapshot_->config->policies[index]);
+    const uint64_t fingerprint = masks->active() ? masks->fingerprint() : 0;
+    masks_changed_ = fingerprint != mask_fingerprint_;
+  }
 }
 
 void PgSession::NoteParameterStatus(std::span<const std::byte> payload) {
@@ -69,8 +80,29 @@ void PgSession::NoteParameterStatus(std::span<const std::byte> payload) {
 FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
   if (frame.type == pg::kMsgSync) {
     ++sync_points_sent_;
+    MaskNoteStatement(frame.type, frame.payload);
     return FrameAction::kKeep;
   }
+  if (frame.type != pg::kMsgQuery && frame.type != pg::kMsgParse &&
+      frame.type != pg::kMsgFunctionCall) {
+    return MaskOnUp(frame, out);  // Bind, Describe, Execute, Close (interesting to the masker)
+  }
+  const FrameAction action = JudgeUpFrame(frame, out);
+  if (!frame.oversize && mask_ != nullptr) {
+    // A refused message was replaced by a marker the server answers the same way (an error).
+    MaskNoteStatement(frame.type, frame.payload);
+  } else if (frame.oversize && mask_ != nullptr) {
+    // Not held: its text is not seen. Its rows are masked as if derived from everything.
+    Expect expect;
+    expect.kind = frame.type == pg::kMsgParse ? Expect::Kind::kParse : Expect::Kind::kQuery;
+    expect.derivation.known = true;
+    expect.derivation.whole_row = true;
+    mask_->expects.push_back(std::move(expect));
+  }
+  return action;
+}
+
+FrameAction PgSession::JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
   ++stats_->statements;
   RefreshPolicy();
   if (!inspect_) {
@@ -89,6 +121,10 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
     judgement = HardRefusal("policy.removed",
                             absl::StrCat("policy \"", policy_name_,
                                          "\" was removed by a configuration reload; reconnect"));
+  } else if (masks_changed_) {
+    judgement = HardRefusal("masking.changed",
+                            "the masking rules of this session's policy were changed by a "
+                            "configuration reload; reconnect");
   } else if (frame.oversize) {
     judgement = JudgeOpaque(rules, rules_policy_,
                             frame.type == pg::kMsgParse ? "PARSE" : "QUERY", true, guard_);
@@ -168,6 +204,11 @@ void PgSession::Refuse(const Judgement& judgement, bool parse, std::string_view 
 }
 
 FrameAction PgSession::OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out) {
+  const FrameAction action = GuardDownFrame(frame, out);
+  return mask_ != nullptr ? MaskOnDown(frame, action, out) : action;
+}
+
+FrameAction PgSession::GuardDownFrame(const EditFrame& frame, std::vector<std::byte>* out) {
   if (frame.oversize) {
     return FrameAction::kKeep;  // not a refusal's marker error (those are short)
   }

@@ -37,6 +37,8 @@ inline constexpr size_t kErrorMessageSizeMax = 2048;
 inline constexpr size_t kClientParamsMax = 64;
 // Backend start-up messages (ParameterStatus etc.) gathered before ReadyForQuery.
 inline constexpr size_t kBackendStartupBytesMax = 64 * 1024;
+// The largest message of the masker's catalog answer (a view definition).
+inline constexpr size_t kCatalogFrameMax = 8 * 1024 * 1024;
 // After a grant ends, a message in flight to the client gets this long to finish before the
 // session is cut without a goodbye. Keeps the cut inside the 100 ms promise.
 inline constexpr int64_t kCutGraceMs = 50;
