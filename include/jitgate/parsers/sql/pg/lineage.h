@@ -24,9 +24,17 @@
 // Statements that return rows: SELECT (with CTEs, set operations, VALUES), INSERT/UPDATE/DELETE/
 // MERGE ... RETURNING, EXPLAIN (no data: kClean), DECLARE c CURSOR FOR <query>, EXECUTE name,
 // FETCH/MOVE, COPY (query) TO STDOUT, COPY table [(cols)] TO STDOUT, SHOW.
+// DECLARE and PREPARE describe the rows the cursor / prepared statement will return (FETCH and
+// EXECUTE are not exact: the caller keeps the declaring statement's Lineage by name).
+// Statements that return no rows and that the analysis understands (DDL, SET, DML without
+// RETURNING) are exact with no columns; CALL returns rows (OUT parameters) and is not exact.
+// Names (output names, qualifiers, cursor, prepared, relation) are as PostgreSQL folds them
+// (unquoted lower-cased, quoted kept); comparisons with SensitiveNames fold ASCII letters to lower
+// case (fail closed: "Email" counts as email), and `names`/`referenced` hold lower-case names.
 // `referenced` lists every sensitive column name appearing anywhere in the statement,
 // including WHERE/ORDER BY (an inference channel the caller may log), and `whole_row` is set
-// when a whole-row reference to a sensitive relation appears anywhere.
+// when a whole-row reference to a sensitive relation appears anywhere (also for COPY of a whole
+// sensitive relation, and when the analysis hit its depth or work limit).
 //
 // Allocates (libpg_query, strings). Runs on the masker's slow path only: callers first check
 // with the lexer that the text names something sensitive at all.
@@ -59,7 +67,13 @@ struct OutputColumn {
                                    // ("?column?" for unnamed expressions), folded
   std::string qualifier;           // kColumn: the table or alias written before the column, folded
                                    // (empty when none)
-  std::vector<std::string> names;  // sensitive column names reached (sorted, unique)
+  std::vector<std::string> names;  // sensitive column names reached (sorted, unique); "*" stands
+                                   // for every sensitive column (a whole row none of whose
+                                   // sensitive columns can be named, e.g. row_to_json(c) of a
+                                   // sensitive relation); empty exactly when kClean
+  std::string column;              // kColumn: the sensitive source column (== names[0]), also
+                                   // when reached through a subquery or CTE alias; else empty
+  bool whole_row = false;          // the value includes a whole-row reference (row_to_json(c))
 };
 
 enum class CopyFormatKind : uint8_t { kText, kCsv, kBinary };
