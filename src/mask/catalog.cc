@@ -119,7 +119,8 @@ std::string CatalogQuery(const PolicyMasks& masks) {
   // 0: every live column of every candidate relation, in attnum order.
   absl::StrAppend(
       &sql,
-      "SELECT c.oid, a.attnum, n.nspname, c.relname, a.attname FROM pg_catalog.pg_class c JOIN "
+      "SELECT c.oid, a.attnum, n.nspname, c.relname, a.attname, a.atttypid FROM "
+      "pg_catalog.pg_class c JOIN "
       "pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_attribute a ON "
       "a.attrelid = c.oid WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT "
       "a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND c.oid IN (",
@@ -214,17 +215,20 @@ void CatalogLoader::OnRow(std::span<const std::string_view> values) {
     case kColumns: {
       uint32_t oid = 0;
       int attnum = 0;
-      if (values.size() != 5 || !ParseU32(values[0], &oid) || !ParseInt(values[1], &attnum)) {
+      uint32_t type = 0;
+      if (values.size() != 6 || !ParseU32(values[0], &oid) || !ParseInt(values[1], &attnum) ||
+          !ParseU32(values[5], &type)) {
         return bad();
       }
       if (candidates_.empty() || candidates_.back().oid != oid) {
         candidates_.push_back(SensitiveRelation{oid, std::string(values[2]),
-                                                std::string(values[3]), {}, {}});
+                                                std::string(values[3]), {}, {}, {}});
         candidate_rules_.emplace_back();
       }
       SensitiveRelation& relation = candidates_.back();
       relation.columns.emplace_back(values[4]);
       relation.attnums.push_back(static_cast<int16_t>(attnum));
+      relation.types.push_back(type);
       candidate_rules_.back().push_back(
           masks_.MatchSource(relation.schema, relation.name, values[4]));
       return;
@@ -305,7 +309,8 @@ void CatalogLoader::ResolveViews() {
       const SensitiveRelation& relation = snapshot_.relations[it->second];
       base_relations.push_back(relation.name);
       for (size_t c = 0; c < relation.columns.size(); ++c) {
-        if (const SourceMask* mask = snapshot_.FindSource(relation.oid, relation.attnums[c])) {
+        if (const SourceMask* mask = snapshot_.FindSource(relation.oid, relation.attnums[c]);
+            mask != nullptr && !mask->unmasked) {
           names.push_back(relation.columns[c]);
           by_name.push_back({relation.columns[c], *mask});
         }
@@ -399,6 +404,14 @@ std::shared_ptr<const CatalogSnapshot> CatalogLoader::Finish() {
     bool sensitive = false;
     for (size_t c = 0; c < candidates_[i].columns.size(); ++c) {
       const uint16_t rule = candidate_rules_[i][c];
+      if (rule == kNoRule && masks_.IsUnmasked(candidates_[i].schema, candidates_[i].name,
+                                               candidates_[i].columns[c])) {
+        SourceMask unmasked;
+        unmasked.unmasked = true;
+        snapshot_.columns[CatalogSnapshot::SourceKey(candidates_[i].oid,
+                                                     candidates_[i].attnums[c])] = unmasked;
+        sensitive = true;  // kept for COPY's column order
+      }
       if (rule != kNoRule) {
         snapshot_.columns[CatalogSnapshot::SourceKey(candidates_[i].oid,
                                                      candidates_[i].attnums[c])] =
@@ -413,7 +426,8 @@ std::shared_ptr<const CatalogSnapshot> CatalogLoader::Finish() {
   ResolveViews();
   for (const SensitiveRelation& relation : snapshot_.relations) {
     for (size_t c = 0; c < relation.columns.size(); ++c) {
-      if (snapshot_.FindSource(relation.oid, relation.attnums[c]) != nullptr) {
+      const SourceMask* mask = snapshot_.FindSource(relation.oid, relation.attnums[c]);
+      if (mask != nullptr && !mask->unmasked) {
         snapshot_.sensitive_columns.push_back(relation.columns[c]);
       }
     }

@@ -34,7 +34,8 @@ namespace jitgate::mask {
 // The mask of one source column.
 struct SourceMask {
   MaskSpec spec;
-  uint16_t rule = kNoRule;  // for counts and logs
+  uint16_t rule = kNoRule;  // for counts and logs; kNoRule with `unmasked`
+  bool unmasked = false;    // the policy unmasks the column: no mask, no detector scan
 };
 
 // A relation with at least one sensitive column.
@@ -44,6 +45,7 @@ struct SensitiveRelation {
   std::string name;
   std::vector<std::string> columns;  // live columns in attnum order (dropped ones skipped)
   std::vector<int16_t> attnums;      // beside `columns`
+  std::vector<uint32_t> types;       // beside `columns`: type OIDs
 };
 
 struct CatalogSnapshot {

@@ -87,6 +87,10 @@ std::shared_ptr<const PolicyMasks> PolicyMasks::Compile(const config::MaskingCon
       skipped = skipped || name == source.name;
     }
     if (skipped) {
+      if (source.detectors == 0) {
+        masks->unmask_columns_.insert(masks->unmask_columns_.end(), source.columns.begin(),
+                                      source.columns.end());
+      }
       continue;
     }
     Rule rule;
@@ -132,7 +136,8 @@ std::shared_ptr<const PolicyMasks> PolicyMasks::Compile(const config::MaskingCon
       }
     }
   }
-  masks->unmask_columns_ = policy.unmask.columns;
+  masks->unmask_columns_.insert(masks->unmask_columns_.end(), policy.unmask.columns.begin(),
+                                policy.unmask.columns.end());
   for (const config::ColumnPattern& pattern : policy.unmask.columns) {
     Mix(&h, pattern.text);
   }
@@ -146,6 +151,16 @@ std::shared_ptr<const PolicyMasks> PolicyMasks::Compile(const config::MaskingCon
   Mix(&h, std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
   masks->fingerprint_ = h;
   return masks;
+}
+
+bool PolicyMasks::IsUnmasked(std::string_view schema, std::string_view table,
+                             std::string_view column) const {
+  for (const config::ColumnPattern& pattern : unmask_columns_) {
+    if (PatternMatches(pattern, schema, table, column)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 uint16_t PolicyMasks::MatchSource(std::string_view schema, std::string_view table,

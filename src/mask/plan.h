@@ -82,6 +82,10 @@ class PolicyMasks {
   // kNoRule (also when the policy unmasks the column).
   uint16_t MatchSource(std::string_view schema, std::string_view table,
                        std::string_view column) const;
+  // True when the policy unmasks source column schema.table.column: an "unmask" column pattern
+  // or a column pattern of a rule it unmasks matches it. Unmasked columns are not scanned by the
+  // detectors either (the policy said it may see them).
+  bool IsUnmasked(std::string_view schema, std::string_view table, std::string_view column) const;
   // The first column rule whose column part is `name` (or "*"), whatever its table; kNoRule.
   uint16_t MatchName(std::string_view name) const;
   // The detectors that scan a column named `name` (rules with "columns" match it by name).
@@ -92,7 +96,8 @@ class PolicyMasks {
 
  private:
   std::vector<Rule> rules_;
-  std::vector<config::ColumnPattern> unmask_columns_;
+  std::vector<config::ColumnPattern> unmask_columns_;  // "unmask.columns" and the columns of
+                                                      // the rules "unmask.rules" names
   bool needs_catalog_ = false;
   DetectorSet detectors_ = 0;
   MaskSpec scan_spec_;

@@ -109,11 +109,15 @@ bool BuildPlan(const PolicyMasks& masks, const CatalogSnapshot* catalog,
     // 1. A source column the catalog knows.
     const bool known_source = catalog != nullptr && field.table_oid != 0 &&
                               field.table_oid <= catalog->relation_oid_max;
+    bool unmasked = false;
     if (known_source) {
       if (const SourceMask* source = catalog->FindSource(field.table_oid, field.column_attnum)) {
-        column.action = ColumnAction::kMask;
-        column.spec = source->spec;
-        rule = source->rule;
+        unmasked = source->unmasked;
+        if (!unmasked) {
+          column.action = ColumnAction::kMask;
+          column.spec = source->spec;
+          rule = source->rule;
+        }
       }
     } else {
       // 2. No source: the output name, then what the statement says it derives from.
@@ -149,7 +153,7 @@ bool BuildPlan(const PolicyMasks& masks, const CatalogSnapshot* catalog,
       }
     }
     // 4. The detectors.
-    if (column.action == ColumnAction::kKeep) {
+    if (column.action == ColumnAction::kKeep && !unmasked) {
       const DetectorSet detectors =
           masks.DetectorsFor(std::string_view(), std::string_view(), plan->names[i]);
       if (detectors != 0) {

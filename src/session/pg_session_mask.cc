@@ -927,7 +927,8 @@ void PgSession::BeginCopy(const Expect* head, const pg::CopyResponse& response) 
     for (size_t i = 0; i < columns.size(); ++i) {
       mask::ColumnPlan& column = columns[i];
       column.format = format;
-      column.kind = mask::ValueKind::kText;
+      // COPY (query): the columns' types are not known; binary values cannot be masked typed.
+      column.kind = format == 1 ? mask::ValueKind::kOther : mask::ValueKind::kText;
       std::string name;
       if (!info->from_query) {
         if (!info->column_list.empty()) {
@@ -940,10 +941,16 @@ void PgSession::BeginCopy(const Expect* head, const pg::CopyResponse& response) 
           for (size_t c = 0; c < relation->columns.size(); ++c) {
             if (relation->columns[c] == name) {
               source = m.catalog->FindSource(relation->oid, relation->attnums[c]);
+              column.kind = mask::KindOfType(m.catalog->BaseType(relation->types[c]));
             }
           }
+        } else if (format == 1) {
+          column.kind = mask::ValueKind::kOther;  // binary bytes of an unknown type: NULL
         }
-        uint16_t by_name = source == nullptr ? m.masks->MatchName(name) : mask::kNoRule;
+        const uint16_t by_name = source == nullptr ? m.masks->MatchName(name) : mask::kNoRule;
+        if (source != nullptr && source->unmasked) {
+          continue;  // the policy sees this column in clear
+        }
         if (source != nullptr) {
           column.action = mask::ColumnAction::kMask;
           column.spec = source->spec;
@@ -952,8 +959,7 @@ void PgSession::BeginCopy(const Expect* head, const pg::CopyResponse& response) 
           column.action = mask::ColumnAction::kMask;
           column.spec = m.masks->rule(by_name).spec;
           rules[i] = by_name;
-        } else if (relation == nullptr && !info->relation.empty() &&
-                   m.catalog != nullptr &&
+        } else if (relation == nullptr && !info->relation.empty() && m.catalog != nullptr &&
                    std::binary_search(m.catalog->sensitive_relations.begin(),
                                       m.catalog->sensitive_relations.end(), info->relation) &&
                    name.empty()) {
