@@ -52,8 +52,17 @@ db "CREATE SCHEMA crm;
     INSERT INTO crm.leads VALUES (1, 'lead@example.net', 7);
     CREATE TABLE orders (id int, customer_id int, total numeric);
     INSERT INTO orders VALUES (10, 1, 99.5), (11, 2, 12);
-    CREATE TABLE big (id int, payload text, email text);
-    CREATE TABLE feed (id serial, body text);" >/dev/null || jg_die "schema setup failed"
+    CREATE TABLE feed (id serial, body text);
+    INSERT INTO feed (body) VALUES
+      ('token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2J5dGVz here'),
+      ('-----BEGIN RSA PRIVATE KEY-----
+MIIEowIBAAKCAQEA7
+-----END RSA PRIVATE KEY-----'),
+      ('nothing to see: order 12345, version 1.2.3, 2024-01-15');
+    CREATE FUNCTION leak(int) RETURNS void LANGUAGE plpgsql AS \$\$
+      BEGIN RAISE NOTICE 'ssn=% mail=%', (SELECT ssn FROM customers WHERE id = \$1),
+                                        (SELECT email FROM customers WHERE id = \$1); END \$\$;" \
+  >/dev/null || jg_die "schema setup failed"
 pgbench -i -s 1 -q -h 127.0.0.1 -p "$pg_port" -U postgres shop >"$work/pgbench-init.log" 2>&1 ||
   jg_die "pgbench -i failed"
 
@@ -97,7 +106,7 @@ cat >"$config" <<EOF
  "policies": [
    {"name": "agents", "match": {"roles": ["Shop.Agent"]}, "resources": ["shop"],
     "access": {"mode": "auto"},
-    "statements": {"allow": ["read", "write", "ddl", "session", "transaction"]}},
+    "statements": {"allow": ["read", "write", "ddl", "session", "transaction", "admin"]}},
    {"name": "support", "match": {"roles": ["Shop.Support"]}, "resources": ["shop_support"],
     "access": {"mode": "auto"},
     "unmask": {"columns": ["customers.email", "customers.phone"], "rules": ["ssn"]}}],
@@ -115,3 +124,222 @@ q() {  # q SQL: through the gateway as the agent, unaligned, no headers
 qs() {  # qs SQL: as support
   psql -X -q -A -t -v ON_ERROR_STOP=1 "$(gw shop_support "$support_token")" -c "$1" 2>&1
 }
+
+# want NAME EXPECTED SQL: the agent's output of SQL is exactly EXPECTED (NULL shows as <null>).
+want() {
+  local got
+  got=$(psql -X -q -A -t -P null='<null>' -v ON_ERROR_STOP=1 "$(gw)" -c "$3" 2>&1)
+  if [[ "$got" == "$2" ]]; then
+    jg_pass "$1"
+  else
+    jg_fail "$1" "sql: $3" "want: $2" "got:  $got"
+  fi
+}
+# want_support NAME EXPECTED SQL: the same as the support identity.
+want_support() {
+  local got
+  got=$(psql -X -q -A -t -P null='<null>' -v ON_ERROR_STOP=1 \
+    "$(gw shop_support "$support_token")" -c "$3" 2>&1)
+  if [[ "$got" == "$2" ]]; then
+    jg_pass "$1"
+  else
+    jg_fail "$1" "sql: $3" "want: $2" "got:  $got"
+  fi
+}
+# lacks NAME TEXT WANT CMD...: the output of CMD (stdout and stderr; it may fail) does not
+# contain TEXT and does contain WANT (the message that would have carried TEXT).
+lacks() {
+  local name=$1 text=$2 wanted=$3 out
+  shift 3
+  out=$("$@" 2>&1)
+  if [[ "$out" != *"$text"* && "$out" == *"$wanted"* ]]; then
+    jg_pass "$name"
+  else
+    jg_fail "$name" "output must not contain '$text' and must contain '$wanted':" \
+      "$(printf '%s' "$out" | head -c 600)"
+  fi
+}
+
+a_email='*****@******e.com'
+b_email='***@******e.org'
+
+jg_log "---- column rules: names, sources, aliases, views"
+want "name rule (*.email), partial keep 4" "$a_email" "SELECT email FROM customers WHERE id = 1"
+want "alias keeps the source" "$a_email" "SELECT email AS contact FROM customers WHERE id = 1"
+want "qualified and aliased table" "$b_email" "SELECT c.email FROM customers c WHERE c.id = 2"
+want "source rule with its own text" "[ssn]" "SELECT ssn AS x FROM customers WHERE id = 1"
+want "null strategy" "<null>" "SELECT phone FROM customers WHERE id = 1"
+want "typed masks stay valid values" "1970-01-01|0|0" \
+  "SELECT born, salary, pin FROM customers WHERE id = 1"
+want "secret column redacted" "****" "SELECT api_key FROM customers WHERE id = 2"
+want "every schema's email (crm.leads)" "****@******e.net" "SELECT email FROM crm.leads"
+want "view column aliasing a masked column" "$a_email" \
+  "SELECT contact FROM customer_contacts WHERE id = 1"
+want "view column computed from a masked column" "[ssn]" \
+  "SELECT tax_id FROM customer_contacts WHERE id = 1"
+want "view over a view" "$b_email" "SELECT contact FROM contacts_of_contacts WHERE id = 2"
+want "join" "10|$a_email
+11|$b_email" "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY o.id"
+want "CTE" "$a_email" "WITH x AS (SELECT email AS e FROM customers) SELECT e FROM x LIMIT 1"
+want "unmasked columns pass" "1|Alice" "SELECT id, name FROM customers WHERE id = 1"
+select_star() {
+  local row
+  row=$(psql -X -q -A -t -P null='<null>' "$(gw)" -c "SELECT * FROM customers WHERE id = 1")
+  echo "$row"
+  [[ "$row" =~ ^1\|Alice\|\*\*\*\*\*@\*\*\*\*\*\*e\.com\|\[ssn\]\|h[0-9a-f]{15}\|\<null\>\|call\ me\ at\ \[hidden\]\ or\ mail\ \[hidden\]\|[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\|1970-01-01\|0\|0\|\*\*\*\*$ ]]
+}
+jg_check "SELECT * masks every sensitive column with its strategy (uuid hashed to a uuid)" select_star
+
+jg_log "---- hash: stable across sessions and shards, joinable, keyed"
+hash_stable() {
+  local a b c
+  a=$(q "SELECT card FROM customers ORDER BY id")
+  b=$(q "SELECT card FROM customers ORDER BY id")
+  c=$(psql -X -q -A -t "$(gw shop_support "$support_token")" -c "SELECT card FROM customers ORDER BY id")
+  printf '%s\n--\n%s\n--\n%s\n' "$a" "$b" "$c"
+  [[ "$a" == "$b" && "$a" == "$c" && "$a" =~ ^h[0-9a-f]{15}$'\n'h[0-9a-f]{15}$ ]] &&
+    [[ "${a%%$'\n'*}" != "${a##*$'\n'}" ]]
+}
+jg_check "hashed cards: the same token every session, distinct per value" hash_stable
+group_by_hash() {
+  local got
+  got=$(q "SELECT card, count(*) FROM (SELECT card FROM customers UNION ALL SELECT card FROM customers) s GROUP BY card ORDER BY 1")
+  echo "$got"
+  [[ $(wc -l <<<"$got") -eq 2 && "$got" == *"|2"* ]]
+}
+jg_check "group by a hashed column still groups" group_by_hash
+
+jg_log "---- expressions over masked columns"
+want "lower(email)" "****" "SELECT lower(email) FROM customers WHERE id = 1"
+want "email || ''" "****" "SELECT email || '' FROM customers WHERE id = 1"
+want "substr(ssn, 1, 3)" "[ssn]" "SELECT substr(ssn, 1, 3) FROM customers WHERE id = 1"
+want "substr(email, 1, 5) (partial degraded to redact)" "****" \
+  "SELECT substr(email, 1, 5) FROM customers WHERE id = 1"
+want "CASE" "****" "SELECT CASE WHEN id > 0 THEN email END FROM customers WHERE id = 1"
+want "COALESCE" "****" "SELECT coalesce(email, 'none') FROM customers WHERE id = 1"
+want "scalar sub-select" "[ssn]" "SELECT (SELECT ssn FROM customers WHERE id = 2)"
+want "subquery column" "****" "SELECT y FROM (SELECT upper(email) AS y FROM customers) s LIMIT 1"
+cast_hashed() {
+  local got
+  got=$(q "SELECT card::text FROM customers WHERE id = 1")
+  echo "$got"
+  [[ "$got" =~ ^h[0-9a-f]{15}$ ]]
+}
+jg_check "card::text is still hashed" cast_hashed
+want "row_to_json(c) (whole row: the strictest mask)" "<null>" \
+  "SELECT row_to_json(c) FROM customers c WHERE id = 1"
+want "to_jsonb(c.*)" "<null>" "SELECT to_jsonb(c.*) FROM customers c WHERE id = 1"
+want "json_agg(email)" '"****"' "SELECT json_agg(email) FROM customers"
+want "string_agg(ssn)" "[ssn]" "SELECT string_agg(ssn, ',') FROM customers"
+want "count(*) with a predicate on a masked column is not masked" "1" \
+  "SELECT count(*) FROM customers WHERE ssn LIKE '123%'"
+want "a value computed without masked columns passes" "2|Alice Bob" \
+  "SELECT count(*), string_agg(name, ' ' ORDER BY id) FROM customers"
+
+jg_log "---- detectors"
+want "detectors in free text (phone, email)" "call me at [hidden] or mail [hidden]" \
+  "SELECT notes FROM customers WHERE id = 1"
+want "detectors in free text (IBAN, card)" "IBAN [hidden] card [hidden]" \
+  "SELECT notes FROM customers WHERE id = 2"
+want "JWT in text" "token [hidden] here" "SELECT body FROM feed WHERE id = 1"
+want "private key block" "[hidden]" "SELECT body FROM feed WHERE id = 2"
+want "no false positives on ids, versions, dates" "nothing to see: order 12345, version 1.2.3, 2024-01-15" \
+  "SELECT body FROM feed WHERE id = 3"
+want "a literal is scanned too" "my card [hidden], my ssn [hidden]" \
+  "SELECT 'my card 4111111111111111, my ssn 123-45-6789'"
+want "a Luhn-invalid number is not a card" "4111111111111112" "SELECT '4111111111111112'"
+want "SSN area 666 is not an SSN" "666-12-3456" "SELECT '666-12-3456'"
+want "IBAN with a wrong check digit passes" "GB83WEST12345698765432" \
+  "SELECT 'GB83WEST12345698765432'"
+
+jg_log "---- cursors, prepared statements, RETURNING"
+cursor_fetch() {
+  local got
+  got=$(psql -X -q -A -t "$(gw)" -c "BEGIN" \
+    -c "DECLARE c CURSOR FOR SELECT lower(email), id FROM customers ORDER BY id" \
+    -c "FETCH ALL FROM c" -c "COMMIT" 2>&1)
+  echo "$got"
+  [[ "$got" == $'****|1\n****|2' ]]
+}
+jg_check "FETCH from a cursor over an expression on a masked column" cursor_fetch
+prepared_execute() {
+  local got
+  got=$(psql -X -q -A -t "$(gw)" -c "PREPARE p AS SELECT upper(ssn) FROM customers WHERE id = 1" \
+    -c "EXECUTE p" 2>&1)
+  echo "$got"
+  [[ "$got" == "[ssn]" ]]
+}
+jg_check "EXECUTE of an SQL prepared statement" prepared_execute
+want "RETURNING" "$a_email|[ssn]" \
+  "UPDATE customers SET name = name WHERE id = 1 RETURNING email, ssn"
+fetch_count() {
+  local got
+  got=$(psql -X -q -A -t -v FETCH_COUNT=1 "$(gw)" -c "SELECT lower(email) FROM customers ORDER BY id")
+  echo "$got"
+  [[ "$got" == $'****\n****' ]]
+}
+jg_check "psql FETCH_COUNT (its own cursor) path" fetch_count
+
+jg_log "---- COPY TO STDOUT"
+copy_text() {
+  local got
+  got=$(q "COPY customers (id, email, ssn, phone, notes) TO STDOUT" | sort)
+  echo "$got"
+  [[ "$got" == "1	$a_email	[ssn]	\N	call me at [hidden] or mail [hidden]
+2	$b_email	[ssn]	\N	IBAN [hidden] card [hidden]" ]]
+}
+jg_check "COPY table (columns) TO STDOUT, text" copy_text
+copy_csv() {
+  local got
+  got=$(q "COPY (SELECT id, email, lower(ssn) FROM customers ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)")
+  echo "$got"
+  [[ "$got" == "id,email,lower
+1,\"$a_email\",\"[ssn]\"
+2,\"$b_email\",\"[ssn]\"" ]]
+}
+jg_check "COPY (query) TO STDOUT, CSV with header" copy_csv
+copy_whole_table() {
+  local got
+  got=$(q "COPY customers TO STDOUT")
+  echo "$got"
+  [[ "$got" != *alice* && "$got" != *123-45* && "$got" != *4111* && "$got" != *AKIA* &&
+     "$got" == *"1970-01-01"* ]]
+}
+jg_check "COPY table TO STDOUT masks every column (typed)" copy_whole_table
+copy_binary() {
+  psql -X -q "$(gw)" -c "COPY customers TO STDOUT (FORMAT binary)" >"$work/copy.bin" 2>&1 ||
+    return 1
+  od -c "$work/copy.bin" | head -3
+  head -c 11 "$work/copy.bin" | od -An -c | grep -q 'P   G   C   O   P   Y' &&
+    ! grep -aq -e alice -e 123-45 -e 4111 -e AKIA -e 555 "$work/copy.bin" &&
+    [[ $(tail -c 2 "$work/copy.bin" | od -An -tx1 | tr -d ' ') == ffff ]]
+}
+jg_check "COPY TO STDOUT binary: valid stream, no sensitive bytes" copy_binary
+copy_binary_query() {
+  psql -X -q "$(gw)" -c "COPY (SELECT id, email, notes FROM customers) TO STDOUT (FORMAT binary)" \
+    >"$work/copyq.bin" 2>&1 || return 1
+  ! grep -aq -e alice -e bob@ -e 555 -e GB82 "$work/copyq.bin"
+}
+jg_check "COPY (query) TO STDOUT binary" copy_binary_query
+
+jg_log "---- values echoed by errors, notices and notifications"
+lacks "unique violation DETAIL" "alice@example.com" "Key (email)=(****) already exists" \
+  psql -X -q "$(gw)" -c "INSERT INTO customers (id, name, email) VALUES (3, 'x', 'alice@example.com')"
+lacks "not-null violation 'Failing row contains'" "carol@" "Failing row contains (****)" \
+  psql -X -q "$(gw)" -c "INSERT INTO customers (id, name, email) VALUES (5, NULL, 'carol@example.com')"
+lacks "a cast error echoes the value" "123-45-6789" 'type integer: "[hidden]"' \
+  psql -X -q "$(gw)" -c "SELECT ssn::int FROM customers WHERE id = 1"
+lacks "RAISE NOTICE" "123-45-6789" "NOTICE:  ssn=[hidden] mail=[hidden]" \
+  psql -X -q "$(gw)" -c "SELECT leak(1)"
+lacks "NOTIFY payload" "234-56-7890" 'with payload "[hidden]"' psql -X -q "$(gw)" -c "LISTEN ch" \
+  -c "SELECT pg_notify('ch', (SELECT ssn FROM customers WHERE id = 2))" -c "SELECT 1"
+
+jg_log "---- the support policy unmasks"
+want_support "unmasked columns and rules in clear" "alice@example.com|123-45-6789|+14155550123" \
+  "SELECT email, ssn, phone FROM customers WHERE id = 1"
+want_support "what it does not unmask stays masked" "1970-01-01" \
+  "SELECT born FROM customers WHERE id = 1"
+want_support "detectors still run on other columns" "IBAN [hidden] card [hidden]" \
+  "SELECT notes FROM customers WHERE id = 2"
+
+jg_finish
