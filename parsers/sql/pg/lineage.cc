@@ -190,8 +190,8 @@ enum class SourceKind : uint8_t {
 
 struct Source {
   SourceKind kind = SourceKind::kBase;
-  std::string name;     // alias, else relation / CTE / function name (as parsed)
-  std::string relname;  // kBase: the relation's name (as parsed)
+  std::string name;        // alias, else relation / CTE / function name (as parsed)
+  std::string relname;     // kBase: the relation's name (as parsed)
   bool sensitive = false;  // kBase: a sensitive relation
   ShapePtr shape;
   Value taint;
@@ -335,7 +335,7 @@ int FigureName(const PgQuery__Node* node, std::string* name, int depth) {
     }
     case PG_QUERY__NODE__NODE_A_EXPR:
       return node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF ? Named(name, "nullif")
-                                                                           : 0;
+                                                                         : 0;
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
       const int strength = FigureName(node->type_cast->arg, name, depth + 1);
       const PgQuery__TypeName* type = node->type_cast->type_name;
@@ -380,8 +380,8 @@ int FigureName(const PgQuery__Node* node, std::string* name, int depth) {
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:
       return Named(name, "coalesce");
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
-      return Named(name, node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least"
-                                                                                 : "greatest");
+      return Named(name,
+                   node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest");
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
       const char* function = SqlValueFunctionName(node->sqlvalue_function->op);
       return function == nullptr ? 0 : Named(name, function);
@@ -502,9 +502,9 @@ bool IsClientOnlyEncoding(std::string_view name) {
     }
   }
   static constexpr std::string_view kClientOnly[] = {
-      "sjis",   "mskanji",    "shiftjis", "win932", "windows932", "shiftjis2004",
-      "big5",   "win950",     "windows950", "gbk",  "win936",     "windows936",
-      "uhc",    "win949",     "windows949", "gb18030", "johab"};
+      "sjis", "mskanji", "shiftjis",   "win932",  "windows932", "shiftjis2004",
+      "big5", "win950",  "windows950", "gbk",     "win936",     "windows936",
+      "uhc",  "win949",  "windows949", "gb18030", "johab"};
   return std::find(std::begin(kClientOnly), std::end(kClientOnly), key) != std::end(kClientOnly);
 }
 
@@ -625,8 +625,7 @@ class Analyzer {
   Value EvalNode(const PgQuery__Node* node, const Scope* scope, const CteEnv* ctes) {
     return Eval(AsMessage(node), scope, ctes);
   }
-  void EvalList(PgQuery__Node* const* nodes, size_t count, const Scope* scope,
-                const CteEnv* ctes) {
+  void EvalList(PgQuery__Node* const* nodes, size_t count, const Scope* scope, const CteEnv* ctes) {
     for (size_t i = 0; i < count; ++i) {
       EvalNode(nodes[i], scope, ctes);
     }
@@ -785,8 +784,8 @@ void Analyzer::Statement(const PgQuery__Node* node) {
 void Analyzer::Copy(const PgQuery__CopyStmt& copy) {
   CopyInfo& info = out_->copy;
   info.is_copy = true;
-  info.to_stdout = !copy.is_from && !copy.is_program && View(copy.filename).empty() &&
-                   CopyNamesStdout(text_);
+  info.to_stdout =
+      !copy.is_from && !copy.is_program && View(copy.filename).empty() && CopyNamesStdout(text_);
   out_->returns_rows = info.to_stdout;
   for (size_t i = 0; i < copy.n_options; ++i) {
     const PgQuery__Node* option = copy.options[i];
@@ -1004,7 +1003,7 @@ Value Analyzer::Resolve(const PgQuery__ColumnRef& ref, const Scope* scope) {
         found = true;
         definite = definite || surely;
       }
-      if (source->name == name) {
+      if (source->name == name || (source->kind == SourceKind::kBase && source->relname == name)) {
         Alternative(&value, whole_row({source}));
         found = true;
       }
@@ -1244,8 +1243,7 @@ SourcePtr Analyzer::RangeVarSource(const PgQuery__RangeVar& range_var, const Cte
 
 // Adds the sources of one FROM item to `scope`. Sub-selects see the items before them (as with
 // LATERAL; without it the server would refuse the reference, so this only errs towards taint).
-void Analyzer::FromItem(const PgQuery__Node* node, Scope* scope, const CteEnv* ctes,
-                        Shape* shape) {
+void Analyzer::FromItem(const PgQuery__Node* node, Scope* scope, const CteEnv* ctes, Shape* shape) {
   const Step step(this);
   if (!step.ok() || node == nullptr) {
     scope->sources.push_back(OpaqueSource("", EverythingValue()));
@@ -1330,10 +1328,9 @@ void Analyzer::TargetList(PgQuery__Node* const* targets, size_t count, const Sco
     }
     const PgQuery__ResTarget& target = *item->res_target;
     const PgQuery__Node* val = target.val;
-    const PgQuery__ColumnRef* ref = val != nullptr && val->node_case ==
-                                                          PG_QUERY__NODE__NODE_COLUMN_REF
-                                        ? val->column_ref
-                                        : nullptr;
+    const PgQuery__ColumnRef* ref =
+        val != nullptr && val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF ? val->column_ref
+                                                                            : nullptr;
     if (ref != nullptr && ref->n_fields > 0 &&
         ref->fields[ref->n_fields - 1]->node_case == PG_QUERY__NODE__NODE_A_STAR) {
       // `*` or `t.*`: expands to columns this analysis cannot list.
@@ -1373,8 +1370,7 @@ void Analyzer::TargetList(PgQuery__Node* const* targets, size_t count, const Sco
   }
 }
 
-Shape Analyzer::Values(const PgQuery__SelectStmt& select, const Scope* outer,
-                       const CteEnv* ctes) {
+Shape Analyzer::Values(const PgQuery__SelectStmt& select, const Scope* outer, const CteEnv* ctes) {
   Shape shape;
   for (size_t row = 0; row < select.n_values_lists; ++row) {
     const PgQuery__Node* list = select.values_lists[row];
@@ -1409,8 +1405,7 @@ Shape Analyzer::Values(const PgQuery__SelectStmt& select, const Scope* outer,
   return shape;
 }
 
-Shape Analyzer::Select(const PgQuery__SelectStmt& select, const Scope* outer,
-                       const CteEnv* ctes) {
+Shape Analyzer::Select(const PgQuery__SelectStmt& select, const Scope* outer, const CteEnv* ctes) {
   const Step step(this);
   if (!step.ok()) {
     return FailedShape();
@@ -1547,9 +1542,10 @@ bool PrepareText(std::string_view statement, LexMode mode, std::string* out) {
   while (lexer.Next(&token)) {
     if (!mode.standard_conforming_strings && token.kind == TokenKind::kEscapeString &&
         statement[token.offset] == '\'') {
-      const bool national = have_previous && previous.kind == TokenKind::kWord &&
-                            previous.length == 1 && previous.offset + 1 == token.offset &&
-                            (statement[previous.offset] == 'n' || statement[previous.offset] == 'N');
+      const bool national =
+          have_previous && previous.kind == TokenKind::kWord && previous.length == 1 &&
+          previous.offset + 1 == token.offset &&
+          (statement[previous.offset] == 'n' || statement[previous.offset] == 'N');
       out->append(statement.substr(copied, token.offset - copied));
       out->append(national ? "CHAR E" : " E");
       copied = token.offset;

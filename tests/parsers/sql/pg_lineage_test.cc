@@ -1,13 +1,13 @@
 // tests/parsers/sql/pg_lineage_test.cc: AnalyzeLineage on statements whose output columns are
 // plain sensitive columns, expressions over them, whole rows, sub-selects, CTEs, set operations,
 // RETURNING, cursors, prepared statements and COPY; and on text it must refuse.
-#include "jitgate/parsers/sql/pg/lineage.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "jitgate/parsers/sql/pg/lineage.h"
 
 namespace jitgate::parsers::sql::pg {
 namespace {
@@ -89,9 +89,10 @@ TEST(LineageTest, Expressions) {
   ExpectColumn(l.columns[1], O::kClean, "text", {});
   ExpectColumn(l.columns[2], O::kClean, "int4", {});
 
-  l = Exact("SELECT CASE WHEN id > 1 THEN ssn ELSE 'x' END, CASE WHEN true THEN 1 ELSE card END "
-            "FROM customers",
-            2);
+  l = Exact(
+      "SELECT CASE WHEN id > 1 THEN ssn ELSE 'x' END, CASE WHEN true THEN 1 ELSE card END "
+      "FROM customers",
+      2);
   ExpectColumn(l.columns[0], O::kDerived, "case", {"ssn"});
   ExpectColumn(l.columns[1], O::kDerived, "card", {"card"});
 
@@ -107,9 +108,10 @@ TEST(LineageTest, Expressions) {
   ExpectColumn(l.columns[2], O::kDerived, "?column?", {"email"});
   ExpectColumn(l.columns[3], O::kDerived, "email", {"email"});
 
-  l = Exact("SELECT count(ssn), string_agg(email, ',' ORDER BY id), "
-            "row_number() OVER (ORDER BY card), current_user FROM customers",
-            4);
+  l = Exact(
+      "SELECT count(ssn), string_agg(email, ',' ORDER BY id), "
+      "row_number() OVER (ORDER BY card), current_user FROM customers",
+      4);
   ExpectColumn(l.columns[0], O::kDerived, "count", {"ssn"});
   ExpectColumn(l.columns[1], O::kDerived, "string_agg", {"email"});
   ExpectColumn(l.columns[2], O::kDerived, "row_number", {"card"});
@@ -139,6 +141,8 @@ TEST(LineageTest, WholeRowReferences) {
 
   l = Exact("SELECT c FROM customers c", 1);  // the bare alias is the whole row
   ExpectColumn(l.columns[0], O::kDerived, "c", {"*"});
+  l = Exact("SELECT customers::text FROM customers c", 1);  // the relation name too (fail closed)
+  ExpectColumn(l.columns[0], O::kDerived, "customers", {"*"});
 
   // A row of a subquery: its sensitive columns can be named.
   l = Exact("SELECT row_to_json(s) FROM (SELECT id, lower(email) AS e FROM customers) s", 1);
@@ -160,17 +164,19 @@ TEST(LineageTest, ScalarSubSelects) {
   Lineage l = Exact("SELECT (SELECT ssn FROM customers LIMIT 1)", 1);
   ExpectColumn(l.columns[0], O::kDerived, "ssn", {"ssn"});
 
-  l = Exact("SELECT EXISTS (SELECT 1 FROM customers WHERE email = 'a'), "
-            "ARRAY(SELECT card FROM customers) AS cards",
-            2);
+  l = Exact(
+      "SELECT EXISTS (SELECT 1 FROM customers WHERE email = 'a'), "
+      "ARRAY(SELECT card FROM customers) AS cards",
+      2);
   ExpectColumn(l.columns[0], O::kClean, "exists", {});
   ExpectColumn(l.columns[1], O::kDerived, "cards", {"card"});
   EXPECT_EQ(l.referenced, Names({"card", "email"}));
 
   // Correlated: the inner query reaches the outer FROM item.
-  l = Exact("SELECT (SELECT max(o.total) || c.email FROM orders o WHERE o.cid = c.id) "
-            "FROM customers c",
-            1);
+  l = Exact(
+      "SELECT (SELECT max(o.total) || c.email FROM orders o WHERE o.cid = c.id) "
+      "FROM customers c",
+      1);
   ExpectColumn(l.columns[0], O::kDerived, "?column?", {"email"});
 }
 
@@ -212,9 +218,10 @@ TEST(LineageTest, FromSubqueries) {
 }
 
 TEST(LineageTest, Joins) {
-  Lineage l = Exact("SELECT c.email, o.total, o.id FROM customers c JOIN orders o ON o.cid = c.id "
-                    "AND c.ssn <> ''",
-                    3);
+  Lineage l = Exact(
+      "SELECT c.email, o.total, o.id FROM customers c JOIN orders o ON o.cid = c.id "
+      "AND c.ssn <> ''",
+      3);
   ExpectColumn(l.columns[0], O::kColumn, "email", {"email"}, "c");
   ExpectColumn(l.columns[1], O::kClean, "total", {});
   ExpectColumn(l.columns[2], O::kClean, "id", {});
@@ -230,9 +237,10 @@ TEST(LineageTest, Joins) {
 }
 
 TEST(LineageTest, Ctes) {
-  Lineage l = Exact("WITH a AS (SELECT email AS e, lower(ssn) AS s FROM customers), "
-                    "b AS (SELECT e AS f, s FROM a) SELECT f, s, upper(f) FROM b",
-                    3);
+  Lineage l = Exact(
+      "WITH a AS (SELECT email AS e, lower(ssn) AS s FROM customers), "
+      "b AS (SELECT e AS f, s FROM a) SELECT f, s, upper(f) FROM b",
+      3);
   ExpectColumn(l.columns[0], O::kColumn, "f", {"email"});
   ExpectColumn(l.columns[1], O::kDerived, "s", {"ssn"});
   ExpectColumn(l.columns[2], O::kDerived, "upper", {"email"});
@@ -245,10 +253,11 @@ TEST(LineageTest, Ctes) {
   ExpectColumn(l.columns[0], O::kClean, "email", {});
 
   // Recursive: taint flows around the cycle.
-  l = Exact("WITH RECURSIVE r(n, v) AS (SELECT 1, ''::text UNION ALL "
-            "SELECT n + 1, v || (SELECT ssn FROM customers LIMIT 1) FROM r WHERE n < 3) "
-            "SELECT n, v FROM r",
-            2);
+  l = Exact(
+      "WITH RECURSIVE r(n, v) AS (SELECT 1, ''::text UNION ALL "
+      "SELECT n + 1, v || (SELECT ssn FROM customers LIMIT 1) FROM r WHERE n < 3) "
+      "SELECT n, v FROM r",
+      2);
   EXPECT_EQ(l.columns[1].origin, O::kDerived);
   EXPECT_EQ(l.columns[1].names, Names({"ssn"}));
 
@@ -262,9 +271,10 @@ TEST(LineageTest, SetOperations) {
   ExpectColumn(l.columns[0], O::kColumn, "email", {"email"});
   ExpectColumn(l.columns[1], O::kClean, "id", {});
 
-  l = Exact("SELECT email AS a FROM customers UNION ALL SELECT lower(ssn) FROM customers "
-            "EXCEPT SELECT card FROM customers",
-            1);
+  l = Exact(
+      "SELECT email AS a FROM customers UNION ALL SELECT lower(ssn) FROM customers "
+      "EXCEPT SELECT card FROM customers",
+      1);
   ExpectColumn(l.columns[0], O::kDerived, "a", {"card", "email", "ssn"});
 
   // Two different plain columns in one output column: not one column any more.
@@ -311,9 +321,10 @@ TEST(LineageTest, Values) {
 }
 
 TEST(LineageTest, Returning) {
-  Lineage l = Exact("UPDATE customers SET email = lower(email) WHERE id = 1 "
-                    "RETURNING id, email, md5(ssn) AS h",
-                    3);
+  Lineage l = Exact(
+      "UPDATE customers SET email = lower(email) WHERE id = 1 "
+      "RETURNING id, email, md5(ssn) AS h",
+      3);
   ExpectColumn(l.columns[0], O::kClean, "id", {});
   ExpectColumn(l.columns[1], O::kColumn, "email", {"email"});
   ExpectColumn(l.columns[2], O::kDerived, "h", {"ssn"});
@@ -404,8 +415,9 @@ TEST(LineageTest, OtherStatements) {
 }
 
 TEST(LineageTest, CopyTable) {
-  Lineage l = Analyze("COPY public.customers (id, email) TO STDOUT WITH (FORMAT csv, HEADER, "
-                      "DELIMITER ';', QUOTE '''', ESCAPE '\\', NULL 'n/a')");
+  Lineage l = Analyze(
+      "COPY public.customers (id, email) TO STDOUT WITH (FORMAT csv, HEADER, "
+      "DELIMITER ';', QUOTE '''', ESCAPE '\\', NULL 'n/a')");
   ASSERT_TRUE(l.parsed);
   EXPECT_TRUE(l.copy.is_copy);
   EXPECT_TRUE(l.copy.to_stdout);
@@ -429,8 +441,9 @@ TEST(LineageTest, CopyTable) {
   EXPECT_EQ(l.referenced, Names({"email"}));
 
   // The old option syntax.
-  l = Analyze("COPY customers TO STDOUT WITH CSV HEADER DELIMITER AS '|' NULL AS '' "
-              "FORCE QUOTE *");
+  l = Analyze(
+      "COPY customers TO STDOUT WITH CSV HEADER DELIMITER AS '|' NULL AS '' "
+      "FORCE QUOTE *");
   EXPECT_TRUE(l.copy.to_stdout);
   EXPECT_EQ(l.copy.format, CopyFormatKind::kCsv);
   EXPECT_TRUE(l.copy.header);
@@ -535,10 +548,11 @@ TEST(LineageTest, RefusedText) {
 }
 
 TEST(LineageTest, ReferencedEverywhere) {
-  const Lineage l = Exact("SELECT id FROM customers c JOIN orders o ON o.card = c.card "
-                          "WHERE c.id IN (SELECT id FROM customers WHERE ssn > '5') "
-                          "ORDER BY email",
-                          1);
+  const Lineage l = Exact(
+      "SELECT id FROM customers c JOIN orders o ON o.card = c.card "
+      "WHERE c.id IN (SELECT id FROM customers WHERE ssn > '5') "
+      "ORDER BY email",
+      1);
   ExpectColumn(l.columns[0], O::kClean, "id", {});
   EXPECT_EQ(l.referenced, Names({"card", "email", "ssn"}));
   EXPECT_FALSE(l.whole_row);

@@ -82,33 +82,33 @@ enum class CopyFormatKind : uint8_t { kText, kCsv, kBinary };
 struct CopyInfo {
   bool is_copy = false;
   bool to_stdout = false;
-  bool from_query = false;           // COPY (query) TO: `columns` of the Lineage are the query's
-  std::string relation_schema;       // COPY table: folded; empty when unqualified
-  std::string relation;              // COPY table: folded
-  std::vector<std::string> column_list;  // COPY table (a, b): folded; empty = every column
+  bool from_query = false;      // COPY (query) TO: `columns` of the Lineage are the query's
+  std::string relation_schema;  // COPY table: folded; empty when unqualified
+  std::string relation;         // COPY table: folded
+  std::vector<std::string> column_list;           // COPY table (a, b): folded; empty = every column
   CopyFormatKind format = CopyFormatKind::kText;  // FORMAT, or the old BINARY / CSV keywords
-  char delimiter = 0;      // 0: the format's default
-  char quote = 0;          // 0: default '"'
-  char escape = 0;         // 0: default (the quote)
+  char delimiter = 0;                             // 0: the format's default
+  char quote = 0;                                 // 0: default '"'
+  char escape = 0;                                // 0: default (the quote)
   bool null_given = false;
-  std::string null_text;   // NULL 'x' when null_given
+  std::string null_text;  // NULL 'x' when null_given
   bool header = false;
   bool options_understood = true;  // false: an option value the analysis cannot model (a
                                    // multi-byte delimiter, ...): the caller should refuse
 };
 
 struct Lineage {
-  bool parsed = false;     // false: libpg_query rejected the text, or it holds != 1 statement
+  bool parsed = false;        // false: libpg_query rejected the text, or it holds != 1 statement
   bool returns_rows = false;  // a statement kind listed above
   bool exact = false;
-  std::vector<OutputColumn> columns;      // when exact
-  std::vector<std::string> referenced;    // sorted, unique
+  std::vector<OutputColumn> columns;    // when exact
+  std::vector<std::string> referenced;  // sorted, unique
   bool whole_row = false;
   // DECLARE name CURSOR ...: the cursor's name (folded); FETCH/MOVE name: the cursor it reads;
   // EXECUTE name / PREPARE name AS ...: the prepared statement's name. Empty otherwise.
   std::string cursor;
   std::string prepared;
-  bool declares = false;   // DECLARE or PREPARE (the name is defined by this statement)
+  bool declares = false;  // DECLARE or PREPARE (the name is defined by this statement)
   CopyInfo copy;
 };
 
