@@ -223,20 +223,35 @@ size_t FormatDate(int64_t days_since_1970, char* buf) {
   return sizeof(text);
 }
 
-void AppendUuidText(const std::byte* b, Bytes* out) {
+constexpr size_t kUuidTextSize = 36;
+
+void FormatUuid(const std::byte* b, char* buf) {
+  size_t n = 0;
   for (int k = 0; k < 16; ++k) {
-    if (k == 4 || k == 6 || k == 8 || k == 10) AppendByte(out, '-');
+    if (k == 4 || k == 6 || k == 8 || k == 10) buf[n++] = '-';
     const auto v = static_cast<uint8_t>(b[k]);
-    AppendByte(out, static_cast<uint8_t>(kHex[v >> 4]));
-    AppendByte(out, static_cast<uint8_t>(kHex[v & 15]));
+    buf[n++] = kHex[v >> 4];
+    buf[n++] = kHex[v & 15];
   }
 }
 
-// The bytes to MAC: the text form for the kinds where binary converts cheaply (file comment).
+void AppendUuidText(const std::byte* b, Bytes* out) {
+  char buf[kUuidTextSize];
+  FormatUuid(b, buf);
+  Append(out, std::string_view(buf, sizeof(buf)));
+}
+
+// Room for the text form HashInput derives (a uuid's 36 characters is the longest).
+using HashScratch = std::array<char, 40>;
+static_assert(kUuidTextSize <= std::tuple_size_v<HashScratch> && 24 <= std::tuple_size_v<HashScratch>);
+
+// The bytes to MAC: the text form for the kinds where binary converts cheaply (file comment),
+// written into `scratch` (no allocation on the hot path).
 std::span<const std::byte> HashInput(ValueKind kind, int16_t format, std::span<const std::byte> value,
-                                     Bytes* scratch) {
+                                     HashScratch* scratch) {
   if (format != 1) return value;
-  scratch->clear();
+  char* buf = scratch->data();
+  auto as_bytes = [&](size_t n) { return std::as_bytes(std::span<const char>(buf, n)); };
   switch (kind) {
     case ValueKind::kInt2:
     case ValueKind::kInt4:
@@ -245,25 +260,23 @@ std::span<const std::byte> HashInput(ValueKind kind, int16_t format, std::span<c
       if (value.size() != static_cast<size_t>(width)) return value;
       const uint64_t raw = LoadBe(value.data(), width);
       const int shift = 64 - 8 * width;  // sign-extend
-      AppendDecimal(scratch, static_cast<int64_t>(raw << shift) >> shift);
-      return *scratch;
+      const auto [end, ec] = std::to_chars(buf, buf + scratch->size(), static_cast<int64_t>(raw << shift) >> shift);
+      JG_CHECK(ec == std::errc());
+      return as_bytes(static_cast<size_t>(end - buf));
     }
     case ValueKind::kBool:
       if (value.size() != 1) return value;
-      AppendByte(scratch, value[0] != std::byte{0} ? 't' : 'f');
-      return *scratch;
+      buf[0] = value[0] != std::byte{0} ? 't' : 'f';
+      return as_bytes(1);
     case ValueKind::kUuid:
       if (value.size() != 16) return value;
-      AppendUuidText(value.data(), scratch);
-      return *scratch;
+      FormatUuid(value.data(), buf);
+      return as_bytes(kUuidTextSize);
     case ValueKind::kDate: {
       if (value.size() != 4) return value;
       const auto days = static_cast<int32_t>(LoadBe(value.data(), 4));
-      char buf[10];
       const size_t n = FormatDate(int64_t{days} - kUnixEpochDays, buf);
-      if (n == 0) return value;
-      Append(scratch, std::string_view(buf, n));
-      return *scratch;
+      return n == 0 ? value : as_bytes(n);
     }
     case ValueKind::kJsonb:
       return !value.empty() && static_cast<uint8_t>(value[0]) == kJsonbVersion ? value.subspan(1) : value;
@@ -755,7 +768,7 @@ MaskOutcome MaskValue(const MaskSpec& spec, ValueKind kind, int32_t typmod, int1
   MaskOutcome outcome;
   if (spec.strategy == Strategy::kHash) {
     if (hasher == nullptr) return MaskOutcome::kNull;
-    Bytes scratch;
+    HashScratch scratch;
     Mac mac;
     hasher->Mac(HashInput(kind, format, value, &scratch), mac);
     outcome = MaskTyped(spec, kind, typmod, format, value, &mac, out);
