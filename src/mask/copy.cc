@@ -146,6 +146,29 @@ int HexDigit(char d) {
                                 : -1;
 }
 
+// The end of the text-format field that starts at p[begin]: the first delimiter no backslash
+// escapes, or `size` (a lone backslash at the very end ends it too, Finish only). memchr finds
+// delimiters and backslashes; the next delimiter is remembered, so escapes cost no rescans.
+size_t TextFieldEnd(const std::byte* p, size_t begin, size_t size, char delimiter) {
+  size_t delimiter_at = begin;  // valid when >= i
+  bool searched = false;
+  for (size_t i = begin; i < size;) {
+    if (!searched || delimiter_at < i) {
+      const void* hit = std::memchr(p + i, delimiter, size - i);
+      delimiter_at =
+          hit == nullptr ? size : static_cast<size_t>(static_cast<const std::byte*>(hit) - p);
+      searched = true;
+    }
+    const void* backslash = std::memchr(p + i, '\\', delimiter_at - i);
+    if (backslash == nullptr) {
+      return delimiter_at;
+    }
+    i = static_cast<size_t>(static_cast<const std::byte*>(backslash) - p) +
+        2;  // and what it escapes
+  }
+  return size;
+}
+
 // Decodes a text-format field's backslash escapes as COPY FROM does (CopyReadAttributesText):
 // \NNN takes 1-3 octal digits, \xHH 1-2 hex digits ("\x" alone is 'x'), \<other> is that
 // character, and a lone backslash at the very end is dropped.
@@ -153,15 +176,18 @@ void DecodeText(std::span<const std::byte> raw, std::vector<std::byte>* value) {
   value->clear();
   const size_t size = raw.size();
   for (size_t i = 0; i < size;) {
-    char c = Char(raw[i++]);
-    if (c != '\\') {
-      value->push_back(Byte(c));
-      continue;
-    }
-    if (i == size) {
+    // The run up to the next backslash is copied as it is.
+    const void* hit = std::memchr(raw.data() + i, '\\', size - i);
+    const size_t backslash =
+        hit == nullptr ? size
+                       : static_cast<size_t>(static_cast<const std::byte*>(hit) - raw.data());
+    value->insert(value->end(), raw.begin() + static_cast<ptrdiff_t>(i),
+                  raw.begin() + static_cast<ptrdiff_t>(backslash));
+    i = backslash + 1;
+    if (i >= size) {
       break;
     }
-    c = Char(raw[i++]);
+    char c = Char(raw[i++]);
     if (const size_t k = kEscapeLetters.find(c); k != std::string_view::npos) {
       c = kEscapedBytes[k];
     } else if (c >= '0' && c <= '7') {
@@ -611,11 +637,7 @@ bool CopyMasker::EmitTextRow(std::span<const std::byte> row, bool terminated,
   }
   size_t begin = 0;
   for (size_t index = 0;; ++index) {
-    size_t end = begin;
-    while (end < content_size && p[end] != Byte(delimiter)) {
-      end += p[end] == std::byte{'\\'} ? 2 : 1;  // an escaped character is never a delimiter
-    }
-    end = std::min(end, content_size);  // a lone backslash ends the content (Finish only)
+    const size_t end = TextFieldEnd(p, begin, content_size, delimiter);
     const std::span<const std::byte> raw = row.subspan(begin, end - begin);
     if (Masks(index) && !Equals(raw, options_.null_text)) {
       DecodeText(raw, &value_);
