@@ -226,6 +226,7 @@ class PgSession {
   void BeginExecuteResult(const Expect& expect);
   void EndResult();
   void PopToSync();
+  void PrepareHead();
   bool MaskNotice(char type, std::span<const std::byte> payload, std::vector<std::byte>* out);
   void RedactEchoedValues(std::string* text, bool table_sensitive);
   void BeginCopy(const Expect* head, const parsers::pg::CopyResponse& response);

@@ -485,11 +485,13 @@ void PgSession::BeginResult(std::span<const std::byte> row_description,
 void PgSession::BeginExecuteResult(const Expect& expect) {
   MaskState& m = *mask_;
   auto portal = m.portals.find(expect.name);
-  if (portal == m.portals.end()) {
+  const auto unknown = [&]() {
+    // No description: the rows, if any, get a plan that NULLs every value (the DataRow case).
     EndResult();
-    m.plan_ready = true;  // no description: rows, if any, are NULLed (OnDataRow)
     down_editor_.SetInterest(pg::kMsgDataRow, true);
-    return;
+  };
+  if (portal == m.portals.end()) {
+    return unknown();
   }
   auto statement = m.statements.find(portal->second.statement);
   const mask::Derivation* derivation =
@@ -506,9 +508,20 @@ void PgSession::BeginExecuteResult(const Expect& expect) {
     BeginResult(statement->second.row_description, portal->second.formats, derivation);
     return;
   }
-  EndResult();
-  m.plan_ready = true;
-  down_editor_.SetInterest(pg::kMsgDataRow, true);
+  if (statement != m.statements.end() && statement->second.no_data) {
+    EndResult();
+    return;
+  }
+  unknown();
+}
+
+// An Execute at the head of the FIFO answers next: its rows need their plan before the first
+// DataRow (which the editor hands over only when DataRow is in its interest set).
+void PgSession::PrepareHead() {
+  MaskState& m = *mask_;
+  if (!m.expects.empty() && m.expects.front().kind == Expect::Kind::kExecute) {
+    BeginExecuteResult(m.expects.front());
+  }
 }
 
 void PgSession::PopToSync() {
@@ -641,17 +654,19 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
     case pg::kMsgParseComplete:
       if (head != nullptr && head->kind == Kind::kParse) {
         m.expects.pop_front();
+        PrepareHead();
       }
       return so_far;
     case pg::kMsgBindComplete:
       if (head != nullptr && head->kind == Kind::kBind) {
         m.expects.pop_front();
+        PrepareHead();
       }
-      head = m.expects.empty() ? nullptr : &m.expects.front();
       return so_far;
     case pg::kMsgCloseComplete:
       if (head != nullptr && head->kind == Kind::kClose) {
         m.expects.pop_front();
+        PrepareHead();
       }
       return so_far;
     case pg::kMsgParameterDescription:
@@ -668,6 +683,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
         statement.no_data = !rows;
         const bool injected = head->injected;
         m.expects.pop_front();
+        PrepareHead();
         return injected ? FrameAction::kDrop : so_far;
       }
       if (head != nullptr && head->kind == Kind::kDescribePortal) {
@@ -677,6 +693,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
         portal.no_data = !rows;
         const bool injected = head->injected;
         m.expects.pop_front();
+        PrepareHead();
         return injected ? FrameAction::kDrop : so_far;
       }
       if (rows && head != nullptr && head->kind == Kind::kQuery) {
@@ -690,11 +707,11 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
       return so_far;
     }
     case pg::kMsgDataRow: {
-      if (head != nullptr && head->kind == Kind::kExecute && !m.plan_ready) {
+      if (!m.plan_ready && head != nullptr && head->kind == Kind::kExecute) {
         BeginExecuteResult(*head);
       }
       if (!m.plan_ready) {
-        // Rows no description announced: NULL them all.
+        // Rows no description announced: NULL them all (fail closed).
         pg::DataRow row;
         const size_t columns =
             pg::DecodeDataRow(frame.payload, row) == pg::InvalidReason::kNone ? row.column_count
@@ -702,24 +719,12 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
         mask::BuildNullPlan(columns, &m.plan);
         m.plan_ready = true;
         m.counts.assign(columns, 0);
+        JG_LOG(kWarn, "event=mask_rows_without_description shard=%u session=%lu columns=%zu",
+               shard_index_, session_id_, columns);
       }
       ++m.rows;
       if (!m.plan.any) {
         return so_far;
-      }
-      if (m.plan.columns.empty() && m.plan.any == false) {
-        return so_far;
-      }
-      if (m.counts.size() != m.plan.columns.size()) {
-        m.counts.assign(m.plan.columns.size(), 0);
-      }
-      if (m.plan.columns.empty()) {
-        // Plan from an Execute with no description: every value NULL.
-        pg::DataRow row;
-        if (pg::DecodeDataRow(frame.payload, row) == pg::InvalidReason::kNone) {
-          mask::BuildNullPlan(row.column_count, &m.plan);
-          m.counts.assign(row.column_count, 0);
-        }
       }
       if (mask::MaskDataRow(m.plan, frame.payload, m.hasher.get(), out, m.counts)) {
         ++m.rows_masked;
@@ -738,6 +743,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
       EndResult();
       if (head != nullptr && head->kind == Kind::kExecute) {
         m.expects.pop_front();
+        PrepareHead();
       }
       return so_far;
     case pg::kMsgCopyOutResponse: {
@@ -855,6 +861,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
           break;
         }
       }
+      PrepareHead();
       return so_far;
     default:
       return so_far;

@@ -342,4 +342,140 @@ want_support "what it does not unmask stays masked" "1970-01-01" \
 want_support "detectors still run on other columns" "IBAN [hidden] card [hidden]" \
   "SELECT notes FROM customers WHERE id = 2"
 
+jg_log "---- pgbench through a masking policy"
+pgbench_ok() {  # pgbench_ok NAME ARGS...: 0 failed transactions, some processed
+  local name=$1 out
+  shift
+  out=$(PGPASSWORD=$agent_token pgbench -h 127.0.0.1 -p "$gw_port" -U agent "$@" shop 2>&1)
+  if grep -qE '^number of failed transactions: 0 ' <<<"$out" &&
+     grep -qE '^number of transactions actually processed: [1-9]' <<<"$out"; then
+    jg_pass "$name ($(grep -oE 'tps = [0-9.]+' <<<"$out" | head -1))"
+  else
+    jg_fail "$name" "$(tail -5 <<<"$out")"
+  fi
+}
+pgbench_ok "pgbench -S -c 8 simple" -n -S -c 8 -j 2 -T 3
+pgbench_ok "pgbench -S -c 8 extended" -n -S -c 8 -j 2 -T 3 -M extended
+pgbench_ok "pgbench -S -c 8 prepared" -n -S -c 8 -j 2 -T 3 -M prepared
+pgbench_ok "pgbench TPC-B -c 4" -n -c 4 -j 2 -T 3
+
+jg_log "---- a 1 GiB result streams through with bounded memory"
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$JG_JITGATE_PID/status"; }
+# count_stream: prints "<bytes> <lines> <lines with a raw email> <lines masked>" of stdin.
+count_stream() {
+  python3 -c '
+import sys
+n = lines = raw = masked = 0
+for line in sys.stdin.buffer:
+    n += len(line); lines += 1
+    if b"@example.com" in line: raw += 1
+    if b"****" in line or b"[hidden]" in line: masked += 1
+print(n, lines, raw, masked)'
+}
+# watch_rss FILE: samples the gateway's RSS (KiB) every 0.2 s into FILE until killed.
+watch_rss() { while :; do rss_kb >>"$1"; sleep 0.2; done; }
+big_select="SELECT i, repeat(md5(i::text), 30) AS payload, 'user' || i || '@example.com' AS email
+  FROM generate_series(1, 1200000) i"
+stream_check() {  # stream_check NAME MODE: MODE rows (DataRow via a cursor) or copy
+  local name=$1 mode=$2 before peak counts bytes lines raw masked
+  before=$(rss_kb)
+  : >"$work/rss.$mode"
+  watch_rss "$work/rss.$mode" &
+  local watcher=$!
+  if [[ $mode == rows ]]; then
+    counts=$(psql -X -q -A -t -v FETCH_COUNT=20000 "$(gw)" -c "$big_select" | count_stream)
+  else
+    counts=$(psql -X -q "$(gw)" -c "COPY ($big_select) TO STDOUT" | count_stream)
+  fi
+  kill "$watcher" 2>/dev/null
+  wait "$watcher" 2>/dev/null
+  peak=$(sort -n "$work/rss.$mode" | tail -1)
+  read -r bytes lines raw masked <<<"$counts"
+  jg_log "$name: $bytes bytes, $lines rows, $raw raw, $masked masked; RSS $before KiB -> peak $peak KiB"
+  if ((bytes >= 1073741824 && lines == 1200000 && raw == 0 && masked == lines &&
+       peak - before < 131072)); then
+    jg_pass "$name (${bytes} bytes, RSS +$(((peak - before) / 1024)) MiB)"
+  else
+    jg_fail "$name" "bytes=$bytes lines=$lines raw=$raw masked=$masked rss_before=$before peak=$peak"
+  fi
+}
+stream_check "1 GiB of DataRows, every row masked, memory bounded" rows
+stream_check "1 GiB COPY TO STDOUT scanned by the detectors, memory bounded" copy
+
+jg_log "---- the first row of a slow result arrives before the query ends"
+slow_first_row() {
+  # Rows of 20 kB, one a second. The server flushes its 8 kB send buffer as each row fills it, so
+  # a row is complete on the wire when the next one starts; through the gateway the first row
+  # must arrive when it does directly (not at the end), and every row go through the masker (the
+  # email column).
+  local sql="query SELECT i, repeat('z', 20000) AS pad, 'a' || i || '@example.com' AS email, pg_sleep(1) FROM generate_series(1, 4) i"
+  local direct="host=127.0.0.1 port=$pg_port user=jitgate dbname=shop sslmode=disable"
+  printf '%s\n' "$sql" | python3 "$JG_SOURCE_ROOT/tests/integration/pgraw.py" -t "$direct" \
+    >"$work/slow-direct.out" 2>&1
+  printf '%s\n' "$sql" | python3 "$JG_SOURCE_ROOT/tests/integration/pgraw.py" -t "$(gw)" \
+    >"$work/slow.out" 2>&1
+  local first_direct first done_at
+  first_direct=$(awk '$2 == "D" { sub("t=", "", $1); print $1; exit }' "$work/slow-direct.out")
+  first=$(awk '$2 == "D" { sub("t=", "", $1); print $1; exit }' "$work/slow.out")
+  done_at=$(awk '$2 == "C" { sub("t=", "", $1); print $1; exit }' "$work/slow.out")
+  echo "first row: direct t=$first_direct ms, through jitgate t=$first ms; CommandComplete t=$done_at ms"
+  grep -E '^t=[0-9]+ D ' "$work/slow.out" | cut -c1-60
+  [[ -n "$first" && -n "$done_at" && -n "$first_direct" ]] && ((done_at - first >= 1500)) &&
+    ((first - first_direct < 500)) && ! grep -q '@example.com' "$work/slow.out" &&
+    [[ $(grep -c "'\*\*\*\*'" "$work/slow.out") -eq 4 ]]
+}
+jg_check "the first masked row of a slow result arrives as directly, long before the end" slow_first_row
+
+jg_log "---- extended protocol: binary results, Describe-less Execute, pipelines (pgraw)"
+raw() {  # raw OUT: runs the pgraw script on stdin through the gateway as the agent
+  python3 "$JG_SOURCE_ROOT/tests/integration/pgraw.py" "$(gw)" >"$1" 2>&1
+}
+raw_binary() {
+  printf '%s\n' \
+    "parse s1 SELECT id, email, token, born, pin, notes FROM customers WHERE id = 1" \
+    "bind p1 s1 1 1 1 1 1 1" "execute p1" "sync" "wait" \
+    "parse s1b SELECT email FROM customers WHERE id = 2" "bind p1b s1b 1" "execute p1b" "sync" | raw "$work/raw1.out"
+  cat "$work/raw1.out"
+  local hex_a hex_b hex_notes
+  hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+  hex_a=$(hex "$a_email") hex_b=$(hex "$b_email")
+  hex_notes=$(hex "call me at [hidden] or mail [hidden]")
+  grep -q -e alice -e "$(hex alice)" "$work/raw1.out" && return 1
+  # id 1 as int4, the masked email text, a 16-byte uuid, 1970-01-01 = -10957 days, pin 0.
+  grep -qE "^D x'00000001' x'$hex_a' x'[0-9a-f]{32}' x'ffffd533' x'00000000' x'$hex_notes'$" \
+    "$work/raw1.out" && grep -qE "^D x'$hex_b'$" "$work/raw1.out" &&
+    ! grep -q '^T ' "$work/raw1.out"  # the gateway's own Describe is not forwarded
+}
+jg_check "binary-format results of a never-described statement (Parse/Bind/Execute, no Describe)" raw_binary
+raw_described_statement() {
+  printf '%s\n' \
+    "parse s2 SELECT ssn, lower(email) FROM customers WHERE id = \$1" "describe S s2" "sync" "wait" \
+    "bindp p2 s2 2" "execute p2" "sync" "wait" \
+    "bindp p3 s2 1" "execute p3" "sync" | raw "$work/raw2.out"
+  cat "$work/raw2.out"
+  [[ $(grep -c "^D '\[ssn\]' '\*\*\*\*'$" "$work/raw2.out") == 2 ]]
+}
+jg_check "Bind/Execute of a statement described once (its description reused)" raw_described_statement
+raw_error_batch() {
+  printf '%s\n' \
+    "parse e1 SELECT 1/0" "bind pe e1" "execute pe" "sync" \
+    "parse e2 SELECT email FROM customers WHERE id = 1" "bind pe2 e2" "execute pe2" "sync" \
+    "query SELECT ssn FROM customers WHERE id = 2" | raw "$work/raw3.out"
+  cat "$work/raw3.out"
+  grep -q "^E sqlstate=22012" "$work/raw3.out" &&
+    grep -qE "^D '\*\*\*\*\*@\*\*\*\*\*\*e\.com'$" "$work/raw3.out" &&
+    grep -qE "^D '\[ssn\]'$" "$work/raw3.out" && ! grep -q -e alice -e 234-56 "$work/raw3.out"
+}
+jg_check "an error in a pipelined batch, then the next batch and a Query still masked" raw_error_batch
+raw_reparse() {
+  # The unnamed statement re-parsed with other columns: the old description must not be used.
+  printf '%s\n' \
+    "parse - SELECT id FROM customers WHERE id = 1" "describe S -" "sync" "wait" \
+    "parse - SELECT ssn FROM customers WHERE id = 1" "bind - -" "execute -" "sync" | raw "$work/raw4.out"
+  cat "$work/raw4.out"
+  grep -qE "^D '\[ssn\]'$" "$work/raw4.out" && ! grep -q 123-45 "$work/raw4.out"
+}
+jg_check "a re-parsed statement is not masked with its old description" raw_reparse
+
+jg_log "masking_pg took $((SECONDS - started_s)) s"
 jg_finish
