@@ -991,5 +991,118 @@ TEST(ConfigSecrets, NoPasswordIsTrust) {
   EXPECT_EQ(Orders(config).password, "");
 }
 
+// ---- Masking ("masking", a policy's "unmask").
+
+std::string WithMasking(const std::string& masking, const std::string& unmask = "") {
+  const std::string policies =
+      unmask.empty() ? std::string(kPolicies)
+                     : absl::StrCat(R"("policies": [{"name": "p", "match": {"groups": ["g1"]},
+                         "resources": ["orders"], "access": {"mode": "auto"}, "unmask": )",
+                                    unmask, "}]");
+  return GatewayDoc(absl::StrCat(R"("masking": )", masking), kIdentity, policies);
+}
+
+TEST(ConfigMasking, FullSection) {
+  const absl::StatusOr<Config> config = Parse(
+      WithMasking(R"({"hash_key_env": "K", "row_size_max": 131072, "rules": [
+          {"name": "emails", "columns": ["*.email", "crm.leads.email"], "strategy": "partial",
+           "keep": 3},
+          {"columns": ["customers.ssn"], "strategy": "redact", "text": "[ssn]"},
+          {"types": ["UUID"], "strategy": "hash"},
+          {"detectors": ["card", "iban"], "columns": ["notes"], "strategy": "null"}]})",
+                  R"({"columns": ["customers.email"], "rules": ["emails"],
+                      "detectors": ["phone"]})"),
+      kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const MaskingConfig& masking = config->masking;
+  ASSERT_EQ(masking.rules.size(), 4u);
+  EXPECT_EQ(masking.hash_key_env, "K");
+  EXPECT_EQ(masking.row_size_max, 131072u);
+  EXPECT_EQ(masking.rules[0].name, "emails");
+  EXPECT_EQ(masking.rules[0].keep, 3u);
+  EXPECT_EQ(masking.rules[0].columns[0].table, "");
+  EXPECT_EQ(masking.rules[0].columns[0].column, "email");
+  EXPECT_EQ(masking.rules[0].columns[1].schema, "crm");
+  EXPECT_EQ(masking.rules[0].columns[1].table, "leads");
+  EXPECT_EQ(masking.rules[1].name, "masking.rules[1]");
+  EXPECT_EQ(masking.rules[1].text, "[ssn]");
+  EXPECT_EQ(masking.rules[2].types, std::vector<std::string>{"uuid"});
+  EXPECT_EQ(masking.rules[2].strategy, MaskStrategy::kHash);
+  EXPECT_EQ(masking.rules[3].detectors, (1u << 1) | (1u << 4));
+  const Unmask& unmask = config->policies[0].unmask;
+  ASSERT_EQ(unmask.columns.size(), 1u);
+  EXPECT_EQ(unmask.columns[0].table, "customers");
+  EXPECT_EQ(unmask.rules, std::vector<std::string>{"emails"});
+  EXPECT_EQ(unmask.detectors, 1u << 3);
+}
+
+TEST(ConfigMasking, UnmaskArrayIsColumns) {
+  const absl::StatusOr<Config> config =
+      Parse(WithMasking(R"({"rules": [{"columns": ["ssn"], "strategy": "null"}]})",
+                        R"(["customers.ssn", "*.phone"])"),
+            kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->policies[0].unmask.columns.size(), 2u);
+  EXPECT_EQ(config->policies[0].unmask.columns[1].column, "phone");
+}
+
+TEST(ConfigMasking, ErrorsNamePathAndExpectation) {
+  const auto rule = [](const std::string& body) {
+    return WithMasking(absl::StrCat(R"({"rules": [)", body, "]}"));
+  };
+  ExpectInvalid(WithMasking(R"({"rulez": []})"), "$.masking", R"(unknown key "rulez")");
+  ExpectInvalid(rule(R"({"strategy": "redact"})"), "$.masking.rules[0]",
+                "give \"columns\", \"types\" or \"detectors\"");
+  ExpectInvalid(rule(R"({"columns": ["email"], "strategy": "scramble"})"),
+                "$.masking.rules[0].strategy", R"("redact", "partial", "hash" or "null")");
+  ExpectInvalid(rule(R"({"columns": ["email"], "strategy": "redact", "keep": 2})"),
+                "$.masking.rules[0].keep", "goes with strategy \"partial\"");
+  ExpectInvalid(rule(R"({"columns": ["email"], "strategy": "partial", "keep": 0})"),
+                "$.masking.rules[0].keep", "between 1 and 64");
+  ExpectInvalid(rule(R"({"columns": ["*.*"], "strategy": "null"})"),
+                "$.masking.rules[0].columns[0]", "a column pattern");
+  ExpectInvalid(rule(R"({"columns": ["a.b.c.d"], "strategy": "null"})"),
+                "$.masking.rules[0].columns[0]", "a column pattern");
+  ExpectInvalid(rule(R"({"columns": [], "strategy": "null"})"), "$.masking.rules[0].columns",
+                "expected 1..256 column patterns");
+  ExpectInvalid(rule(R"({"detectors": ["dna"], "strategy": "null"})"),
+                "$.masking.rules[0].detectors[0]", "a detector (email, card");
+  ExpectInvalid(rule(R"({"detectors": ["card", "card"], "strategy": "null"})"),
+                "$.masking.rules[0].detectors[1]", "listed twice");
+  ExpectInvalid(rule(R"({"types": ["uuid"], "columns": ["a"], "strategy": "null"})"),
+                "$.masking.rules[0].types", "selects on its own");
+  ExpectInvalid(rule(R"({"columns": ["a"], "strategy": "hash"})"), "$.masking",
+                "give \"hash_key_env\" or \"hash_key_file\"");
+  ExpectInvalid(rule(R"({"name": "x", "columns": ["a"], "strategy": "null"},
+                        {"name": "x", "columns": ["b"], "strategy": "null"})"),
+                "$.masking.rules[1].name", "duplicate rule name \"x\"");
+  ExpectInvalid(WithMasking(R"({"row_size_max": 1024})"), "$.masking.row_size_max",
+                "between 65536 and 67108864");
+  ExpectInvalid(WithMasking(R"({"hash_key_env": "A", "hash_key_file": "/k"})"), "$.masking",
+                "not both");
+  ExpectInvalid(WithMasking(R"({"rules": []})", R"({"rules": ["nope"]})"),
+                "$.policies[0].unmask.rules[0]", "no masking rule is named \"nope\"");
+  ExpectInvalid(WithMasking(R"({"rules": []})", R"({"cols": []})"), "$.policies[0].unmask",
+                R"(unknown key "cols")");
+}
+
+TEST(ConfigMasking, HashKeyFromEnvironment) {
+  absl::StatusOr<Config> config =
+      Parse(WithMasking(R"({"hash_key_env": "JG_TEST_MASK_KEY",
+                            "rules": [{"columns": ["a"], "strategy": "hash"}]})"),
+            kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  setenv("ORDERS_DB_PASSWORD", "pw", 1);
+  setenv("JG_TEST_MASK_KEY", "too-short", 1);
+  absl::Status status = ResolveSecrets(*config);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("masking: hash_key_env: "));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("needs at least 32"));
+  setenv("JG_TEST_MASK_KEY", "0123456789abcdef0123456789abcdef", 1);
+  EXPECT_TRUE(ResolveSecrets(*config).ok());
+  EXPECT_EQ(config->masking.hash_key, "0123456789abcdef0123456789abcdef");
+  unsetenv("JG_TEST_MASK_KEY");
+  unsetenv("ORDERS_DB_PASSWORD");
+}
+
 }  // namespace
 }  // namespace jitgate::config
