@@ -3,7 +3,10 @@
 // Contract (detect.h): one left-to-right pass, no allocation, no state. Candidates are tried
 // only where a trigger byte starts a word (the byte before is not a letter, digit or '_'): a
 // digit (card, SSN, North-American phone), '+' or '(' (phone), an upper-case letter (IBAN,
-// AKIA/ASIA/AIza), one of "egsrxn" (key prefixes, JWT) and '-' (PEM). Email is the exception,
+// AKIA/ASIA/AIza), one of "egsrxn" (key prefixes, JWT) and '-' (PEM); a letter only when the
+// next byte can continue its shape. The sweep finds these starts 16 bytes at a time (SSE2, with
+// a scalar twin that debug builds compare against) and caches the block's mask, so prose costs
+// one vector pass per 16 bytes plus a little per candidate. Email is the exception,
 // because its match starts before its trigger byte: the next '@' is found with memchr and its
 // local part is walked backwards once, so the scan knows in advance at which position an email
 // would start and tries it there like any other candidate. Every candidate starting at one
@@ -20,6 +23,10 @@
 #include <array>
 #include <cstring>
 #include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "jitgate/check.h"
 
@@ -44,6 +51,7 @@ constexpr std::array<uint8_t, 256> MakeClassTable() {
   for (int c = 'A'; c <= 'Z'; ++c) table[c] |= kUpper;
   for (int c = 'a'; c <= 'z'; ++c) table[c] |= kLower;
   table['_'] |= kUnderscore;
+  // NextStart's vector compares repeat these sets: change both together.
   for (char c : {'A', 'e', 'g', 's', 'r', 'x', 'n'}) table[static_cast<uint8_t>(c)] |= kSecretLead;
   table['+'] |= kPhoneLead | kLocalPunct;
   table['('] |= kPhoneLead;
@@ -471,6 +479,124 @@ struct EmailCursor {
   }
 };
 
+// ---- the sweep -------------------------------------------------------------------------------
+
+// Whether a key prefix or a JWT can start with `c` then `next` (AKIA ASIA AIza, eyJ, ghp_
+// github_pat_ glpat-, sk_ rk_, xox, npm_): most words starting with these letters stop here.
+bool SecretPairOk(uint8_t c, uint8_t next) {
+  switch (c) {
+    case 'A':
+      return next == 'K' || next == 'S' || next == 'I';
+    case 'e':
+      return next == 'y';
+    case 'g':
+      return next == 'h' || next == 'i' || next == 'l';
+    case 's':
+    case 'r':
+      return next == 'k';
+    case 'x':
+      return next == 'o';
+    case 'n':
+      return next == 'p';
+    default:
+      return false;
+  }
+}
+
+// A candidate start: the byte is in `triggers`, follows no word byte, and, for a letter, the
+// next byte can continue one of its shapes (an IBAN's second letter, a prefix's second byte).
+bool IsStart(const uint8_t* p, size_t n, size_t i, uint8_t triggers) {
+  const uint8_t c = kClass[p[i]] & triggers;
+  if (c == 0 || (i > 0 && (kClass[p[i - 1]] & kWord))) return false;
+  if (c & (kDigit | kPhoneLead | kDashLead)) return true;
+  const uint8_t next = i + 1 < n ? p[i + 1] : 0;
+  return ((c & kUpper) && (kClass[next] & kUpper)) || ((c & kSecretLead) && SecretPairOk(p[i], next));
+}
+
+// The first start in [i, stop), or stop.
+size_t NextStartScalar(const uint8_t* p, size_t n, size_t i, size_t stop, uint8_t triggers) {
+  while (i < stop && !IsStart(p, n, i, triggers)) ++i;
+  return i;
+}
+
+#if defined(__SSE2__)
+// Bytes in [lo, hi]: shift lo to -128 so one signed compare tests the range.
+inline __m128i InRange(__m128i x, char lo, char hi) {
+  const __m128i shifted = _mm_add_epi8(x, _mm_set1_epi8(static_cast<char>(-128 - lo)));
+  return _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + (hi - lo + 1))));
+}
+inline __m128i Is(__m128i x, char c) { return _mm_cmpeq_epi8(x, _mm_set1_epi8(c)); }
+#endif
+
+// Finds the starts of IsStart 16 bytes at a time and keeps the
+// block's bit mask, so the many candidates of one block cost one vector pass, not one each.
+class StartFinder {
+ public:
+  StartFinder(const uint8_t* p, size_t n, uint8_t triggers) : p_(p), n_(n), triggers_(triggers) {}
+
+  // The first start in [i, stop), or stop.
+  size_t Next(size_t i, size_t stop) {
+    if (triggers_ == 0) return stop;  // email only: the cursor knows where to stop
+#if defined(__SSE2__)
+    for (;;) {
+      if (block_ != kNone && i >= block_ && i < block_ + 16) {
+        const uint32_t rest = mask_ & (~0u << (i - block_));
+        if (rest != 0) {
+          const size_t at = block_ + static_cast<size_t>(__builtin_ctz(rest));
+          return at < stop ? at : stop;
+        }
+        i = block_ + 16;
+      }
+      if (i >= stop) return stop;
+      if (i + 17 > n_) return NextStartScalar(p_, n_, i, stop, triggers_);
+      block_ = i;
+      mask_ = Starts16(i);
+    }
+#else
+    return NextStartScalar(p_, n_, i, stop, triggers_);
+#endif
+  }
+
+ private:
+#if defined(__SSE2__)
+  // Bit k: IsStart(p_ + i + k), from compares (MakeClassTable's sets and these must agree);
+  // reads p_[i + 16] too.
+  uint32_t Starts16(size_t i) const {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + i));
+    const __m128i digit = InRange(x, '0', '9');
+    const __m128i upper = InRange(x, 'A', 'Z');
+    const __m128i word =
+        _mm_or_si128(_mm_or_si128(digit, upper), _mm_or_si128(InRange(x, 'a', 'z'), Is(x, '_')));
+    // IsStart's second-byte filters, on the bytes one further.
+    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_ + i + 1));
+    __m128i trigger = _mm_setzero_si128();
+    if (triggers_ & kDigit) trigger = digit;
+    if (triggers_ & kUpper) trigger = _mm_or_si128(trigger, _mm_and_si128(upper, InRange(next, 'A', 'Z')));
+    if (triggers_ & kPhoneLead) trigger = _mm_or_si128(trigger, _mm_or_si128(Is(x, '+'), Is(x, '(')));
+    if (triggers_ & kSecretLead) {
+      const __m128i a = _mm_and_si128(Is(x, 'A'), _mm_or_si128(_mm_or_si128(Is(next, 'K'), Is(next, 'S')), Is(next, 'I')));
+      const __m128i e = _mm_and_si128(Is(x, 'e'), Is(next, 'y'));
+      const __m128i g = _mm_and_si128(Is(x, 'g'), _mm_or_si128(_mm_or_si128(Is(next, 'h'), Is(next, 'i')), Is(next, 'l')));
+      const __m128i k = _mm_and_si128(_mm_or_si128(Is(x, 's'), Is(x, 'r')), Is(next, 'k'));
+      const __m128i o = _mm_and_si128(Is(x, 'x'), Is(next, 'o'));
+      const __m128i np = _mm_and_si128(Is(x, 'n'), Is(next, 'p'));
+      trigger = _mm_or_si128(trigger, _mm_or_si128(_mm_or_si128(a, e), _mm_or_si128(_mm_or_si128(g, k), _mm_or_si128(o, np))));
+    }
+    if (triggers_ & kDashLead) trigger = _mm_or_si128(trigger, Is(x, '-'));
+    const auto w = static_cast<uint32_t>(_mm_movemask_epi8(word));
+    const auto t = static_cast<uint32_t>(_mm_movemask_epi8(trigger));
+    const uint32_t carry = i > 0 && (kClass[p_[i - 1]] & kWord) ? 1 : 0;
+    return t & ~((w << 1) | carry) & 0xffff;
+  }
+#endif
+
+  const uint8_t* p_;
+  size_t n_;
+  uint8_t triggers_;
+  size_t block_ = kNone;  // where the cached mask_ starts
+  uint32_t mask_ = 0;
+};
+
 template <bool kFirstOnly>
 size_t Scan(std::string_view t, DetectorSet set, DetectedSpan* spans, size_t spans_max) {
   JG_CHECK(t.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()));
@@ -490,18 +616,15 @@ size_t Scan(std::string_view t, DetectorSet set, DetectedSpan* spans, size_t spa
   if (email) cursor.Seek(t, 0, 0);
   const auto* p = reinterpret_cast<const uint8_t*>(t.data());
   const size_t n = t.size();
+  StartFinder finder(p, n, triggers);
   size_t count = 0;
   size_t i = 0;
-  uint8_t prev = 0;  // class of p[i - 1]
   while (i < n) {
-    // The sweep: stop at a trigger that starts a word, or where an email would start.
+    // The sweep: on to the next trigger that starts a word, or to where an email would start.
     const size_t stop = cursor.begin < n ? cursor.begin : n;
-    while (i < stop) {
-      const uint8_t c = kClass[p[i]];
-      if ((c & triggers) && !(prev & kWord)) break;
-      prev = c;
-      ++i;
-    }
+    const size_t from = i;
+    i = finder.Next(from, stop);
+    JG_DCHECK(i == NextStartScalar(p, n, from, stop, triggers));
     if (i == n) break;
 
     size_t best_end = 0;
@@ -509,15 +632,21 @@ size_t Scan(std::string_view t, DetectorSet set, DetectedSpan* spans, size_t spa
     auto offer = [&](size_t end, Detector d) {
       if (end > best_end) best_end = end, best = d;
     };
+    const uint8_t prev = i > 0 ? kClass[p[i - 1]] : 0;
     const bool email_here = i == cursor.begin;
     if (email_here) offer(MatchEmail(t, cursor.begin, cursor.at), Detector::kEmail);
     const uint8_t c = kClass[p[i]] & triggers;
     if (c != 0 && !(prev & kWord)) {
       if (c & kDigit) {
+        // Each shape starts with a run of known length, so most numbers in prose (1, 2 or 4
+        // digits followed by no group) are rejected by the run length alone.
+        const size_t run = DigitRun(t, i);
         if (DigitStartOk(t, i)) {
-          if (card) offer(MatchCard(t, i), Detector::kCard);
-          if (ssn) offer(MatchSsn(t, i), Detector::kSsn);
-          if (phone) offer(MatchNorthAmerican(t, i), Detector::kPhone);
+          if (card && (run >= kCardDigitsMin || run == 4)) offer(MatchCard(t, i), Detector::kCard);
+          if (ssn && (run == 9 || run == 3)) offer(MatchSsn(t, i), Detector::kSsn);
+          if (phone && (run == 3 || (run == 1 && p[i] == '1'))) {
+            offer(MatchNorthAmerican(t, i), Detector::kPhone);
+          }
         }
       } else if (c & kPhoneLead) {
         offer(p[i] == '+' ? MatchE164(t, i) : MatchNorthAmerican(t, i), Detector::kPhone);
@@ -540,7 +669,6 @@ size_t Scan(std::string_view t, DetectorSet set, DetectedSpan* spans, size_t spa
     } else {
       ++i;
     }
-    prev = kClass[p[i - 1]];
     if (cursor.begin != kNone && (cursor.begin < i || email_failed)) {
       // The email start was passed (or failed): look again for this '@' behind `i`, or the next.
       if (!email_failed && cursor.at >= i) {
