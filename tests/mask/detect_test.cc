@@ -317,6 +317,30 @@ TEST(Spans, EmptyAndBinary) {
             One("jos\xc3\xa9@example.com", Detector::kEmail));
 }
 
+// The sweep works on 16-byte blocks: every shape is found at every offset, across block edges
+// and in the scalar tail, and the byte before a block still decides a word start.
+TEST(Spans, EveryOffsetAndBlockEdge) {
+  const std::string matches[] = {"a@b.com", "4111111111111111", "123-45-6789", "+14155552671",
+                                 "(415) 555-2671", "GB82WEST12345698765432", "AKIAIOSFODNN7EXAMPLE",
+                                 "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+                                 "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----"};
+  for (const std::string& match : matches) {
+    for (size_t offset = 0; offset < 40; ++offset) {
+      const std::string pad(offset, ' ');
+      for (const std::string& tail : {std::string(), std::string(" and some more words after it"), std::string(40, ' ')}) {
+        const std::string text = pad + match + tail;
+        const Found found = Find(text);
+        ASSERT_EQ(found.size(), 1u) << offset << " " << text;
+        EXPECT_EQ(found[0].first, match);
+      }
+      // Glued to a word byte right before it: no match (for the shapes that need a boundary).
+      if (match[0] != '-' && match[0] != '+' && match[0] != '(' && match.find('@') == std::string::npos) {
+        EXPECT_TRUE(Find(std::string(offset, ' ') + "x" + match + "          ").empty()) << offset << match;
+      }
+    }
+  }
+}
+
 TEST(Spans, EachDetectorAlone) {
   const std::string text =
       "a@b.com 4111111111111111 123-45-6789 +14155552671 GB82WEST12345698765432 AKIAIOSFODNN7EXAMPLE";
