@@ -185,10 +185,24 @@ bool SsnPartsValid(std::string_view t, size_t area, size_t group, size_t serial)
   return a != 0 && a != 666 && a < 900 && num(group, 2) != 0 && num(serial, 4) != 0;
 }
 
+// Nine bare digits are an SSN only next to a context word ("SSN: 123456789"): without one,
+// every 9-digit id, amount or bigint key would be masked.
+bool SsnContextBefore(std::string_view t, size_t i) {
+  const size_t from = i > 16 ? i - 16 : 0;
+  for (size_t k = from; k + 3 <= i; ++k) {
+    if ((At(t, k) | 0x20) == 's' && (At(t, k + 1) | 0x20) == 's' && (At(t, k + 2) | 0x20) == 'n') {
+      return true;
+    }
+  }
+  return false;
+}
+
 size_t MatchSsn(std::string_view t, size_t i) {
   const size_t run = DigitRun(t, i);
   if (run == 9) {
-    return DigitEndOk(t, i + 9) && SsnPartsValid(t, i, i + 3, i + 5) ? i + 9 : 0;
+    return DigitEndOk(t, i + 9) && SsnContextBefore(t, i) && SsnPartsValid(t, i, i + 3, i + 5)
+               ? i + 9
+               : 0;
   }
   if (run != 3) return 0;
   const uint8_t sep = At(t, i + 3);

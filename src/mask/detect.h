@@ -6,8 +6,10 @@
 //            digits, "._%+-" and non-ASCII bytes; a domain of labels with a dot and a 2..63
 //            letter TLD)
 //   kCard    12..19 digits, optionally grouped by single spaces or dashes, passing the Luhn check
-//   kSsn     US SSN AAA-GG-SSSS (also AAA GG SSSS and 9 bare digits when not part of a longer
-//            digit run), rejecting area 000/666/900-999, group 00, serial 0000
+//   kSsn     US SSN AAA-GG-SSSS (also AAA GG SSSS, and 9 bare digits not part of a longer digit
+//            run when "ssn" appears in the 16 bytes before them: a bare 9-digit number alone is
+//            an id far more often than an SSN), rejecting area 000/666/900-999, group 00,
+//            serial 0000
 //   kPhone   E.164 (+ and 8..15 digits, separators allowed) and North-American
 //            (NXX) NXX-XXXX / NXX-NXX-XXXX forms
 //   kIban    2 letters, 2 check digits, 11..30 alphanumerics (spaces every 4 allowed), with the

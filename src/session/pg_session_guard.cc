@@ -87,10 +87,35 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
       frame.type != pg::kMsgFunctionCall) {
     return MaskOnUp(frame, out);  // Bind, Describe, Execute, Close (interesting to the masker)
   }
-  const FrameAction action = JudgeUpFrame(frame, out);
+  FrameAction action = JudgeUpFrame(frame, out);
   if (!frame.oversize && mask_ != nullptr) {
     // A refused message was replaced by a marker the server answers the same way (an error).
     MaskNoteStatement(frame.type, frame.payload);
+    if (action == FrameAction::kKeep && !mask_->written.empty()) {
+      // Masked values copied into another table (or a view, or another column) would be read
+      // back from there unmasked: such a statement does not run.
+      std::sort(mask_->written.begin(), mask_->written.end());
+      mask_->written.erase(std::unique(mask_->written.begin(), mask_->written.end()),
+                           mask_->written.end());
+      std::string columns;
+      for (const std::string& name : mask_->written) {
+        absl::StrAppend(&columns, columns.empty() ? "" : ", ",
+                        name == "*" ? "a whole row" : name);
+      }
+      Judgement judgement = HardRefusal(
+          "masking.no-copy",
+          absl::StrCat("the statement writes values of masked columns (", columns,
+                       ") where their masks would not follow them; masked data cannot be "
+                       "copied"));
+      pg::Parse parse;
+      std::string_view name;
+      if (frame.type == pg::kMsgParse &&
+          pg::DecodeParse(frame.payload, parse) == pg::InvalidReason::kNone) {
+        name = parse.statement;
+      }
+      Refuse(judgement, frame.type == pg::kMsgParse, name, out);
+      action = FrameAction::kDrop;
+    }
   } else if (frame.oversize && mask_ != nullptr) {
     // Not held: its text is not seen. Its rows are masked as if derived from everything.
     Expect expect;

@@ -194,6 +194,7 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
                                             bool* copy_known) {
   mask::Derivation result;
   *copy_known = false;
+  mask_->written.clear();
   const mask::CatalogSnapshot* catalog = mask_->catalog.get();
   // Cheap test first: does the text name anything sensitive, or a tainted cursor, or COPY?
   bool mentions = internal::ContainsIgnoreCase(sql, "copy");
@@ -227,6 +228,7 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
     const sqlpg::Lineage lineage = sqlpg::AnalyzeLineage(text, mode, names);
     mask::Derivation one;
     one.known = true;
+    mask_->written.insert(mask_->written.end(), lineage.written.begin(), lineage.written.end());
     if (!lineage.parsed) {
       one.whole_row = true;
     } else {

@@ -69,6 +69,9 @@ struct MaskState {
   mask::CopyMasker copy;
   bool copy_active = false;
   std::vector<std::byte> scratch;
+  // The statement just analysed writes these masked columns' values somewhere (lineage.h
+  // `written`): it is refused.
+  std::vector<std::string> written;
   bool fatal = false;  // a row too large to mask: the session must end
   std::string fatal_message;
 };

@@ -342,6 +342,35 @@ want_support "what it does not unmask stays masked" "1970-01-01" \
 want_support "detectors still run on other columns" "IBAN [hidden] card [hidden]" \
   "SELECT notes FROM customers WHERE id = 2"
 
+jg_log "---- masked values cannot be copied into the database"
+refused_copy() {  # refused_copy NAME SQL: refused by masking.no-copy (42501), nothing written
+  local out
+  out=$(psql -X -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose "$(gw)" -c "$2" 2>&1)
+  if [[ "$out" == *"42501"* && "$out" == *"masking.no-copy"* ]]; then
+    jg_pass "$1"
+  else
+    jg_fail "$1" "sql: $2" "$out"
+  fi
+}
+refused_copy "CREATE TABLE AS renaming a masked column" \
+  "CREATE TABLE leak AS SELECT email AS e FROM customers"
+refused_copy "CREATE TEMP TABLE AS SELECT * of a masked table" \
+  "CREATE TEMP TABLE leak2 AS SELECT * FROM customers"
+refused_copy "SELECT INTO" "SELECT ssn INTO TEMP leak3 FROM customers"
+refused_copy "INSERT ... SELECT into an unmasked table" "INSERT INTO feed (body) SELECT ssn FROM customers"
+refused_copy "UPDATE SET from a masked column" \
+  "UPDATE orders SET total = (SELECT pin FROM customers LIMIT 1) WHERE id = 10"
+refused_copy "CREATE VIEW renaming a masked column" "CREATE VIEW leak4 AS SELECT ssn AS s FROM customers"
+want "an UPDATE keeping a masked column in place runs" "" \
+  "UPDATE customers SET email = lower(email) WHERE id = 99"
+nothing_copied() {
+  local got
+  got=$(db "SELECT count(*) FROM pg_class WHERE relname LIKE 'leak%'")
+  echo "relations named leak*: $got"
+  [[ "$got" == 0 ]]
+}
+jg_check "no leak relation exists (read directly)" nothing_copied
+
 jg_log "---- pgbench through a masking policy"
 pgbench_ok() {  # pgbench_ok NAME ARGS...: 0 failed transactions, some processed
   local name=$1 out

@@ -131,6 +131,8 @@ TEST(Ssn, PositivesAndRules) {
   EXPECT_EQ(Find("ssn 123-45-6789"), One("123-45-6789", Detector::kSsn));
   EXPECT_EQ(Find("ssn: 123 45 6789"), One("123 45 6789", Detector::kSsn));
   EXPECT_EQ(Find("SSN:123456789"), One("123456789", Detector::kSsn));
+  EXPECT_TRUE(Find("123456789").empty());           // a bare 9-digit id: no context word
+  EXPECT_TRUE(Find("order 123456789").empty());
   EXPECT_EQ(Find("665-01-0001"), One("665-01-0001", Detector::kSsn));
   EXPECT_EQ(Find("899-99-9999"), One("899-99-9999", Detector::kSsn));
   EXPECT_TRUE(Find("000-12-3456").empty());

@@ -566,6 +566,7 @@ class Analyzer {
       out_->exact = false;
       out_->whole_row = true;
     }
+    out_->written = written_;
     if (!out_->exact) {
       out_->columns.clear();
     }
@@ -661,9 +662,24 @@ class Analyzer {
     return shape;
   }
 
+  // A write of `value` into column `column` (empty: unknown) of relation `relation`.
+  void Written(const Value& value, std::string_view relation, std::string_view column) {
+    if (value.names.empty() && !value.whole_row) {
+      return;
+    }
+    if (!column.empty() && SensitiveRelation(relation) && Sensitive(Lower(column))) {
+      return;  // stays in a masked column of a masked relation
+    }
+    AddNames(&written_, value.names);
+    if (value.whole_row) {
+      AddName(&written_, kAllColumns);
+    }
+  }
+
   std::string_view text_;
   const SensitiveNames& names_;
   Lineage* out_;
+  Names written_;
   int depth_ = 0;
   uint32_t work_ = 0;
   bool overflow_ = false;
@@ -696,9 +712,19 @@ void Analyzer::Statement(const PgQuery__Node* node) {
   }
   out_->exact = true;
   switch (node->node_case) {
-    case PG_QUERY__NODE__NODE_SELECT_STMT:
+    case PG_QUERY__NODE__NODE_SELECT_STMT: {
       out_->returns_rows = node->select_stmt->into_clause == nullptr;
-      SetColumns(Select(*node->select_stmt, nullptr, nullptr));
+      const Shape shape = Select(*node->select_stmt, nullptr, nullptr);
+      if (node->select_stmt->into_clause != nullptr) {
+        Written(ShapeTaint(shape), {}, {});  // SELECT ... INTO a new table
+      }
+      SetColumns(shape);
+      return;
+    }
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
+    case PG_QUERY__NODE__NODE_RULE_STMT:
+      Written(Eval(AsMessage(node), nullptr, nullptr), {}, {});  // a new relation holds it
       return;
     case PG_QUERY__NODE__NODE_INSERT_STMT:
       out_->returns_rows = node->insert_stmt->n_returning_list > 0;
@@ -1472,7 +1498,28 @@ Shape Analyzer::Dml(const PgQuery__Node* node, const Scope* outer, const CteEnv*
     case PG_QUERY__NODE__NODE_INSERT_STMT: {
       const PgQuery__InsertStmt& insert = *node->insert_stmt;
       ctes = With(insert.with_clause, outer, ctes, &local);
-      EvalNode(insert.select_stmt, outer, ctes);
+      const std::string target =
+          insert.relation != nullptr ? std::string(View(insert.relation->relname)) : "";
+      if (insert.select_stmt != nullptr &&
+          insert.select_stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT &&
+          insert.n_cols > 0) {
+        // Positionally: the i-th output goes into the i-th listed column.
+        const Shape source = Query(insert.select_stmt, outer, ctes);
+        if (source.exact && !source.opaque && source.star.empty() &&
+            source.columns.size() == insert.n_cols) {
+          for (size_t i = 0; i < insert.n_cols; ++i) {
+            const std::string_view column =
+                insert.cols[i]->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+                    ? View(insert.cols[i]->res_target->name)
+                    : std::string_view();
+            Written(source.columns[i].value, target, column);
+          }
+        } else {
+          Written(ShapeTaint(source), target, {});
+        }
+      } else if (insert.select_stmt != nullptr) {
+        Written(EvalNode(insert.select_stmt, outer, ctes), target, {});
+      }
       if (insert.relation != nullptr) {
         scope.sources.push_back(RangeVarSource(*insert.relation, nullptr));
         auto excluded = std::make_shared<Source>(*scope.sources.back());
@@ -1493,7 +1540,16 @@ Shape Analyzer::Dml(const PgQuery__Node* node, const Scope* outer, const CteEnv*
       for (size_t i = 0; i < update.n_from_clause; ++i) {
         FromItem(update.from_clause[i], &scope, ctes, &shape);
       }
-      EvalList(update.target_list, update.n_target_list, &scope, ctes);
+      const std::string target =
+          update.relation != nullptr ? std::string(View(update.relation->relname)) : "";
+      for (size_t i = 0; i < update.n_target_list; ++i) {
+        const PgQuery__Node* item = update.target_list[i];
+        const Value value = EvalNode(item, &scope, ctes);
+        const std::string_view column = item->node_case == PG_QUERY__NODE__NODE_RES_TARGET
+                                            ? View(item->res_target->name)
+                                            : std::string_view();
+        Written(value, target, column);
+      }
       EvalNode(update.where_clause, &scope, ctes);
       TargetList(update.returning_list, update.n_returning_list, &scope, ctes, &shape);
       return shape;
@@ -1519,7 +1575,12 @@ Shape Analyzer::Dml(const PgQuery__Node* node, const Scope* outer, const CteEnv*
       }
       FromItem(merge.source_relation, &scope, ctes, &shape);
       EvalNode(merge.join_condition, &scope, ctes);
-      EvalList(merge.merge_when_clauses, merge.n_merge_when_clauses, &scope, ctes);
+      for (size_t i = 0; i < merge.n_merge_when_clauses; ++i) {
+        // Inserted and updated values alike; which column each goes to is not modelled.
+        Written(EvalNode(merge.merge_when_clauses[i], &scope, ctes),
+                merge.relation != nullptr ? View(merge.relation->relname) : std::string_view(),
+                {});
+      }
       return shape;
     }
     default:

@@ -600,4 +600,30 @@ TEST(LineageTest, ExponentialCteChainFailsClosed) {
 }
 
 }  // namespace
+TEST(LineageTest, WrittenValuesOfMaskedColumns) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Analyze("SELECT email FROM customers").written, V{});
+  EXPECT_EQ(Analyze("INSERT INTO notes (n) SELECT email FROM customers").written, V{"email"});
+  EXPECT_EQ(Analyze("INSERT INTO notes SELECT lower(ssn) FROM customers").written, V{"ssn"});
+  EXPECT_EQ(Analyze("INSERT INTO notes VALUES ((SELECT card FROM customers LIMIT 1))").written,
+            V{"card"});
+  EXPECT_EQ(Analyze("INSERT INTO notes VALUES ('x')").written, V{});
+  // Into a masked column of a masked relation: the mask still applies there.
+  EXPECT_EQ(Analyze("INSERT INTO customers (id, email) SELECT id, email FROM leads").written,
+            V{});
+  EXPECT_EQ(Analyze("INSERT INTO customers (id, name) SELECT id, email FROM leads").written,
+            V{"email"});
+  EXPECT_EQ(Analyze("UPDATE customers SET email = lower(email)").written, V{});
+  EXPECT_EQ(Analyze("UPDATE customers SET name = email").written, V{"email"});
+  EXPECT_EQ(Analyze("UPDATE orders SET note = (SELECT ssn FROM customers LIMIT 1)").written,
+            V{"ssn"});
+  EXPECT_EQ(Analyze("UPDATE customers SET name = 'x' WHERE ssn = '1'").written, V{});
+  EXPECT_EQ(Analyze("CREATE TABLE copy AS SELECT ssn AS s FROM customers").written, V{"ssn"});
+  EXPECT_EQ(Analyze("SELECT email INTO TEMP t FROM customers").written, V{"email"});
+  EXPECT_EQ(Analyze("CREATE VIEW v AS SELECT id, card AS c FROM customers").written, V{"card"});
+  EXPECT_FALSE(Analyze("CREATE MATERIALIZED VIEW m AS SELECT * FROM customers").written.empty());
+  EXPECT_FALSE(Analyze("CREATE TABLE t AS SELECT c FROM customers c").written.empty());
+  EXPECT_EQ(Analyze("CREATE TABLE t (a int)").written, V{});
+}
+
 }  // namespace jitgate::parsers::sql::pg

@@ -110,6 +110,13 @@ struct Lineage {
   std::string prepared;
   bool declares = false;  // DECLARE or PREPARE (the name is defined by this statement)
   CopyInfo copy;
+  // Sensitive column names whose values this statement writes into the database somewhere a
+  // mask may not follow them: INSERT (its query or VALUES; positions whose target is a
+  // sensitive column of a sensitive relation are not counted), UPDATE SET (likewise), MERGE,
+  // CREATE TABLE AS, SELECT INTO, CREATE [MATERIALIZED] VIEW, CREATE RULE. "*" stands for a
+  // whole row. Sorted, unique. The masker refuses such statements (the copy would be read back
+  // unmasked from a relation no rule names).
+  std::vector<std::string> written;
 };
 
 // Analyses one statement (a Parse's text, or one statement of a Query split by the caller).
