@@ -269,19 +269,23 @@ int Run(const config::Config& config, const std::string& config_path) {
     total.gateway.statements += st.gateway.statements;
     total.gateway.statements_refused += st.gateway.statements_refused;
     total.gateway.guard_cache_hits += st.gateway.guard_cache_hits;
+    total.gateway.rows_masked += st.gateway.rows_masked;
+    total.gateway.cells_masked += st.gateway.cells_masked;
   }
   (*gateway)->Stop();
   JG_LOG(kNotice,
          "event=summary sessions=%lu closed=%lu refused=%lu bytes_up=%lu bytes_down=%lu "
          "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu tokens_validated=%lu "
          "token_cache_hits=%lu auth_refusals=%lu grants=%lu grant_cuts=%lu cancels=%lu "
-         "statements=%lu statements_refused=%lu guard_cache_hits=%lu",
+         "statements=%lu statements_refused=%lu guard_cache_hits=%lu rows_masked=%lu "
+         "cells_masked=%lu",
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
          total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions,
          total.gateway.tokens_validated, total.gateway.token_cache_hits,
          total.gateway.auth_refusals, total.gateway.grants_issued, total.gateway.grants_expired_cut,
          total.gateway.cancels_forwarded, total.gateway.statements,
-         total.gateway.statements_refused, total.gateway.guard_cache_hits);
+         total.gateway.statements_refused, total.gateway.guard_cache_hits,
+         total.gateway.rows_masked, total.gateway.cells_masked);
   return 0;
 }
 
