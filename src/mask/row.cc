@@ -72,7 +72,7 @@ void BuildNullPlan(size_t columns, ResultPlan* plan) {
   plan->columns.assign(columns, null_column);
   plan->rules.assign(columns, kNoRule);
   plan->names.assign(columns, "?");
-  plan->any = columns > 0;
+  plan->Finish();
 }
 
 bool BuildPlan(const PolicyMasks& masks, const CatalogSnapshot* catalog,
@@ -163,87 +163,164 @@ bool BuildPlan(const PolicyMasks& masks, const CatalogSnapshot* catalog,
         rule = masks.scan_rule();
       }
     }
-    plan->any = plan->any || column.action != ColumnAction::kKeep;
   }
+  plan->Finish();
   return fields.error() == pg::InvalidReason::kNone;
 }
 
-bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, const Hasher* hasher,
-                 std::vector<std::byte>* out, std::span<uint64_t> masked_counts) {
-  pg::DataRow row;
-  if (pg::DecodeDataRow(payload, row) != pg::InvalidReason::kNone) {
-    return false;  // the frame editor's caller decodes it too and ends the stream
+void ResultPlan::Finish() {
+  actions.resize(columns.size());
+  any = false;
+  first_active = columns.size();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    actions[i] = static_cast<uint8_t>(columns[i].action);
+    if (columns[i].action != ColumnAction::kKeep && !any) {
+      any = true;
+      first_active = i;
+    }
   }
-  JG_DCHECK(masked_counts.size() == plan.columns.size());
-  const bool mismatch = row.column_count != plan.columns.size();
+}
+
+bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, const Hasher* hasher,
+                 std::vector<std::byte>* out, std::span<uint64_t> masked_counts, bool* invalid) {
+  const auto fail = [&]() {
+    if (invalid != nullptr) {
+      *invalid = true;
+    }
+    return false;
+  };
+  if (payload.size() < 2) {
+    return fail();
+  }
+  const uint16_t count = static_cast<uint16_t>((static_cast<unsigned>(payload[0]) << 8) |
+                                               static_cast<unsigned>(payload[1]));
+  if ((count & 0x8000) != 0) {
+    return fail();
+  }
+  const std::byte* raw = payload.data() + 2;
+  const size_t raw_size = payload.size() - 2;
+  const size_t columns = plan.columns.size();
+  const bool mismatch = count != columns;
+  const bool packed = plan.actions.size() == columns;
   const size_t frame_start = out->size();
   bool changed = false;
-  size_t value_start = 0;  // offset in columns_raw of the current value's length field
-  // The new frame's header and the row's values before `offset`, written at `at` (the end of
-  // `out`, or before a value already masked there).
-  const auto begin_copy = [&](size_t at, size_t offset) {
-    changed = true;
-    std::byte header[7];
-    header[0] = std::byte{'D'};
-    StoreU16(header + 5, row.column_count);
-    out->insert(out->begin() + static_cast<ptrdiff_t>(at), row.columns_raw.begin(),
-                row.columns_raw.begin() + static_cast<ptrdiff_t>(offset));
-    out->insert(out->begin() + static_cast<ptrdiff_t>(at), header, header + 7);
-  };
-  pg::ValueIterator it = row.columns();
-  pg::Value value;
-  for (size_t i = 0; it.Next(value); ++i) {
-    const size_t next_start = it.offset();
-    const std::span<const std::byte> raw_value =
-        row.columns_raw.subspan(value_start, next_start - value_start);
-    bool masked = false;
-    if (!value.is_null && (mismatch || plan.columns[i].action != ColumnAction::kKeep)) {
-      const ColumnPlan* column = mismatch ? nullptr : &plan.columns[i];
-      if (!changed && (mismatch || column->action == ColumnAction::kMask)) {
-        begin_copy(out->size(), value_start);  // a masked value always changes the row
+  size_t run_start = 0;  // untouched bytes [run_start, value_start) not yet copied (changed)
+  size_t offset = 0;
+  // Columns before the first active one are only walked (unless the row does not fit the plan).
+  const size_t skip = mismatch ? 0 : std::min<size_t>(plan.first_active, count);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t value_start = offset;
+    if (raw_size - offset < 4) {
+      if (changed) {
+        out->resize(frame_start);
       }
-      size_t length_at = out->size();
+      return fail();
+    }
+    const int32_t length = static_cast<int32_t>((static_cast<uint32_t>(raw[offset]) << 24) |
+                                                (static_cast<uint32_t>(raw[offset + 1]) << 16) |
+                                                (static_cast<uint32_t>(raw[offset + 2]) << 8) |
+                                                static_cast<uint32_t>(raw[offset + 3]));
+    offset += 4;
+    if (length < -1 || (length > 0 && raw_size - offset < static_cast<size_t>(length))) {
+      if (changed) {
+        out->resize(frame_start);
+      }
+      return fail();
+    }
+    const bool null = length == -1;
+    const size_t value_size = null ? 0 : static_cast<size_t>(length);
+    offset += value_size;
+    if (i < skip || null) {
+      continue;
+    }
+    ColumnAction action = ColumnAction::kMask;  // a mismatched row: every value NULL
+    if (!mismatch) {
+      action = packed ? static_cast<ColumnAction>(plan.actions[i]) : plan.columns[i].action;
+      if (action == ColumnAction::kKeep) {
+        continue;
+      }
+    }
+    const std::span<const std::byte> value(raw + value_start + 4, value_size);
+    // Where the new value's length field goes: after the header and the untouched run.
+    const auto flush_run = [&]() {
+      if (!changed) {
+        changed = true;
+        const size_t at = out->size();
+        out->resize(at + 7);
+        (*out)[at] = std::byte{'D'};
+        StoreU16(out->data() + at + 5, count);
+        out->insert(out->end(), raw, raw + value_start);
+      } else {
+        out->insert(out->end(), raw + run_start, raw + value_start);
+      }
+    };
+    bool replaced = true;
+    MaskOutcome outcome = MaskOutcome::kNull;
+    size_t length_at = 0;
+    if (mismatch) {
+      flush_run();
+      length_at = out->size();
       out->resize(length_at + 4);
-      MaskOutcome outcome = MaskOutcome::kNull;
-      bool replaced = true;
-      if (mismatch) {
-        outcome = MaskOutcome::kNull;
-      } else if (column->action == ColumnAction::kMask) {
-        outcome = MaskValue(column->spec, column->kind, column->typmod, column->format,
-                            value.bytes, hasher, out);
+    } else {
+      const ColumnPlan& column = plan.columns[i];
+      if (action == ColumnAction::kMask) {
+        flush_run();
+        length_at = out->size();
+        out->resize(length_at + 4);
+        outcome = MaskValue(column.spec, column.kind, column.typmod, column.format, value, hasher,
+                            out);
       } else {
-        replaced = ScanValue(column->detectors, column->spec, column->kind, column->typmod,
-                             column->format, value.bytes, hasher, out, &outcome);
-      }
-      if (!replaced) {
-        out->resize(length_at);
-      } else {
-        masked = true;
-        if (!changed) {
-          // The first change is a scan's: the header and the values before go in front of it.
-          begin_copy(length_at, value_start);
-          length_at += 7 + value_start;
-        }
-        if (outcome == MaskOutcome::kNull) {
-          out->resize(length_at + 4);
-          StoreU32(out->data() + length_at, 0xffffffffu);
+        // A scan changes the row only when it finds something: scan into the tail first.
+        const size_t mark = out->size();
+        out->resize(mark + 4);
+        replaced = ScanValue(column.detectors, column.spec, column.kind, column.typmod,
+                             column.format, value, hasher, out, &outcome);
+        if (!replaced) {
+          out->resize(mark);
         } else {
-          StoreU32(out->data() + length_at, static_cast<uint32_t>(out->size() - length_at - 4));
+          // Put the header (first change) or the untouched run in front of the new value.
+          std::vector<std::byte>::difference_type prefix = 0;
+          if (!changed) {
+            changed = true;
+            std::byte header[7];
+            header[0] = std::byte{'D'};
+            StoreU16(header + 5, count);
+            out->insert(out->begin() + static_cast<ptrdiff_t>(mark), raw, raw + value_start);
+            out->insert(out->begin() + static_cast<ptrdiff_t>(mark), header, header + 7);
+            prefix = static_cast<ptrdiff_t>(7 + value_start);
+          } else {
+            out->insert(out->begin() + static_cast<ptrdiff_t>(mark), raw + run_start,
+                        raw + value_start);
+            prefix = static_cast<ptrdiff_t>(value_start - run_start);
+          }
+          length_at = mark + static_cast<size_t>(prefix);
         }
       }
     }
-    if (masked) {
-      if (!masked_counts.empty()) {
-        ++masked_counts[std::min(i, masked_counts.size() - 1)];
-      }
-    } else if (changed) {
-      out->insert(out->end(), raw_value.begin(), raw_value.end());
+    if (!replaced) {
+      continue;
     }
-    value_start = next_start;
+    if (outcome == MaskOutcome::kNull) {
+      out->resize(length_at + 4);
+      StoreU32(out->data() + length_at, 0xffffffffu);
+    } else {
+      StoreU32(out->data() + length_at, static_cast<uint32_t>(out->size() - length_at - 4));
+    }
+    run_start = offset;
+    if (!masked_counts.empty()) {
+      ++masked_counts[std::min(i, masked_counts.size() - 1)];
+    }
+  }
+  if (offset != raw_size) {
+    if (changed) {
+      out->resize(frame_start);
+    }
+    return fail();
   }
   if (!changed) {
     return false;
   }
+  out->insert(out->end(), raw + run_start, raw + raw_size);
   StoreU32(out->data() + frame_start + 1, static_cast<uint32_t>(out->size() - frame_start - 1));
   return true;
 }

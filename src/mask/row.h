@@ -29,13 +29,20 @@ struct ResultPlan {
   std::vector<uint16_t> rules;      // beside columns: the rule that masks it (kNoRule: none, or
                                     // the scan rule for kScan)
   std::vector<std::string> names;   // beside columns: output names, for counts and logs
+  std::vector<uint8_t> actions;     // beside columns: their ColumnAction, packed for the row loop
+  size_t first_active = 0;          // the first column that is not kKeep
   bool any = false;                 // some column is not kKeep
   void Clear() {
     columns.clear();
     rules.clear();
     names.clear();
+    actions.clear();
+    first_active = 0;
     any = false;
   }
+  // Fills `actions`, `first_active` and `any` from `columns` (BuildPlan does; a plan built by
+  // hand must call it).
+  void Finish();
 };
 
 // What the statement that produced a result says about its expression columns (lineage.h).
@@ -67,9 +74,13 @@ void BuildNullPlan(size_t columns, ResultPlan* plan);
 
 // Masks one DataRow body. Returns false when no value changes (nothing appended). Else appends
 // the whole new frame ('D', length, body) to `out` and adds 1 to masked_counts[i] for every
-// masked value of column i (masked_counts has plan.columns.size() entries).
+// masked value of column i (masked_counts has plan.columns.size() entries, or is empty).
+// One walk over the row: columns before plan.first_active cost a length read each, untouched
+// values after a change are copied in runs. A body that does not decode returns false with
+// *invalid set (when given): the caller must not forward it (it could hide values).
 bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, const Hasher* hasher,
-                 std::vector<std::byte>* out, std::span<uint64_t> masked_counts);
+                 std::vector<std::byte>* out, std::span<uint64_t> masked_counts,
+                 bool* invalid = nullptr);
 
 }  // namespace jitgate::mask
 

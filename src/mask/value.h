@@ -110,7 +110,7 @@ struct MaskSpec {
   std::string_view redact_text = "****";  // kRedact on text-like kinds (printable ASCII)
 };
 
-// The HMAC key of the "hash" strategy (32..64 bytes from config). Not thread-safe (one per
+// The HMAC key of the "hash" strategy (32..1024 bytes from config; longer than 64 is hashed). Not thread-safe (one per
 // shard); construction never fails for a key of a valid size (JG_CHECK).
 class Hasher {
  public:

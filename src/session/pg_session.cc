@@ -157,6 +157,7 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   StopMasking();
   mask_fingerprint_ = 0;
   masks_changed_ = false;
+  mask_fail_pending_ = false;
   copy_rules_.clear();
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;

@@ -227,6 +227,8 @@ class PgSession {
   void EndResult();
   void PopToSync();
   void PrepareHead();
+  // Ends the session after a result that could not be masked (the walk's output went first).
+  void MaskFail();
   bool MaskNotice(char type, std::span<const std::byte> payload, std::vector<std::byte>* out);
   void RedactEchoedValues(std::string* text, bool table_sensitive);
   void BeginCopy(const Expect* head, const parsers::pg::CopyResponse& response);
@@ -323,6 +325,7 @@ class PgSession {
   std::unique_ptr<MaskState> mask_;
   uint64_t mask_fingerprint_ = 0;      // the PolicyMasks the session started with
   bool masks_changed_ = false;         // a reload changed them: every statement is refused
+  bool mask_fail_pending_ = false;     // a walk met a frame it cannot mask: MaskFail after it
   std::vector<uint16_t> copy_rules_;   // the COPY in progress: rule per column (for counts)
 };
 

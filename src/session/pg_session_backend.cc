@@ -491,7 +491,6 @@ size_t PgSession::WalkUp(std::span<const std::byte> bytes, bool zero_copy) {
 
 size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
   edit_out_.clear();
-  const bool boundary_before = down_editor_.at_boundary();
   const bool cutting = phase_ == Phase::kCutting;
   const EditResult result = down_editor_.Edit(
       bytes, zero_copy, cutting, &edit_out_,
@@ -507,16 +506,11 @@ size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
   if (mask_ != nullptr && mask_->fatal) {
     JG_LOG(kWarn, "event=mask_failed shard=%u session=%lu error=\"%s\"", shard_index_,
            session_id_, Clip(mask_->fatal_message, 200).c_str());
-    // Nothing of this chunk goes on: the client gets what came before (whole messages when the
-    // editor stood at a boundary) and then the error.
-    edit_out_.clear();
-    if (boundary_before) {
-      Fail(EndReason::kMaskFailed, "54000", mask_->fatal_message,
-           "Raise masking.row_size_max, or select fewer or shorter columns.");
-    } else {
-      EndQuietly(EndReason::kMaskFailed);
-    }
-    return 0;
+    // What the walk produced before the frame that cannot be masked goes on (whole messages:
+    // that frame's header was never forwarded), then the error (the caller calls MaskFail).
+    edit_out_.resize(std::min(edit_out_.size(), mask_->fatal_out_size));
+    mask_fail_pending_ = true;
+    return result.forward;
   }
   // Everything up to the end of the message in flight goes out, then the goodbye (the caller
   // queues the prefix and edit_out_ first, then calls CompleteCut).
@@ -549,6 +543,10 @@ void PgSession::ForwardDown(std::span<const std::byte> plaintext, int64_t now_ms
   if (!edit_out_.empty()) {
     SendToClient(edit_out_);
   }
+  if (mask_fail_pending_) {
+    MaskFail();
+    return;
+  }
   if (cut_ready_) {
     CompleteCut();
   }
@@ -576,10 +574,20 @@ size_t PgSession::InspectDown(std::span<const std::byte> bytes, int64_t now_ms) 
   if (end_ == EndReason::kNone && !edit_out_.empty()) {
     to_client_.Append(edit_out_);
   }
+  if (mask_fail_pending_ && end_ == EndReason::kNone) {
+    MaskFail();  // the relay sends the error after the forwarded prefix
+    return forward;
+  }
   if (cut_ready_ && end_ == EndReason::kNone) {
     CompleteCut();  // the relay sends the goodbye after the forwarded prefix
   }
   return forward;
+}
+
+void PgSession::MaskFail() {
+  mask_fail_pending_ = false;
+  Fail(EndReason::kMaskFailed, "54000", mask_->fatal_message,
+       "Raise masking.row_size_max, or select fewer or shorter columns.");
 }
 
 void PgSession::CompleteCut() {

@@ -119,6 +119,7 @@ void PgSession::StartMasking() {
   }
   down_editor_.SetHoldMax(std::max<size_t>(internal::kReplyHoldMax,
                                            mask_->masks->row_size_max()));
+  down_editor_.SetInterest(pg::kMsgDataRow, true);  // no plan yet: such rows are NULLed
 }
 
 void PgSession::StopMasking() {
@@ -333,8 +334,35 @@ void PgSession::MaskNoteStatement(char type, std::span<const std::byte> payload)
 }
 
 FrameAction PgSession::MaskOnUp(const EditFrame& frame, std::vector<std::byte>* out) {
-  if (mask_ == nullptr || frame.oversize) {
-    return FrameAction::kKeep;  // a Bind over the hold limit: its formats are read at Describe
+  if (mask_ == nullptr) {
+    return FrameAction::kKeep;
+  }
+  if (frame.oversize) {
+    // Not held (a Bind with over 1.25 MiB of parameters): its portal and formats are not seen.
+    // Forget every portal, so the next Execute of any of them asks the server (a Describe).
+    mask_->portals.clear();
+    Expect expect;
+    switch (frame.type) {
+      case pg::kMsgBind:
+        expect.kind = Expect::Kind::kBind;
+        break;
+      case pg::kMsgDescribe:
+        expect.kind = Expect::Kind::kDescribePortal;
+        expect.name = "\x01unknown";  // answers nothing the session keeps
+        break;
+      case pg::kMsgClose:
+        expect.kind = Expect::Kind::kClose;
+        mask_->statements.clear();
+        break;
+      case pg::kMsgExecute:
+        expect.kind = Expect::Kind::kExecute;
+        expect.name = "\x01unknown";  // no such portal: its rows are NULLed
+        break;
+      default:
+        return FrameAction::kKeep;
+    }
+    mask_->expects.push_back(std::move(expect));
+    return FrameAction::kKeep;
   }
   if (mask_->expects.size() >= kExpectsMax) {
     up_invalid_ = true;
@@ -372,6 +400,13 @@ FrameAction PgSession::MaskOnUp(const EditFrame& frame, std::vector<std::byte>* 
       expect.kind = describe.target == pg::kTargetStatement ? Expect::Kind::kDescribeStatement
                                                             : Expect::Kind::kDescribePortal;
       expect.name = std::string(describe.name);
+      if (describe.target == pg::kTargetStatement) {
+        if (auto it = mask_->statements.find(expect.name); it != mask_->statements.end()) {
+          it->second.describe_pending = true;
+        }
+      } else if (auto it = mask_->portals.find(expect.name); it != mask_->portals.end()) {
+        it->second.describe_pending = true;
+      }
       break;
     }
     case pg::kMsgClose: {
@@ -400,9 +435,11 @@ FrameAction PgSession::MaskOnUp(const EditFrame& frame, std::vector<std::byte>* 
       bool known = false;
       if (portal != mask_->portals.end()) {
         auto statement = mask_->statements.find(portal->second.statement);
-        known = portal->second.described ||
+        // Known, or about to be: the client's own Describe is ahead of this Execute.
+        known = portal->second.described || portal->second.describe_pending ||
                 (statement != mask_->statements.end() &&
-                 (!statement->second.row_description.empty() || statement->second.no_data));
+                 (!statement->second.row_description.empty() || statement->second.no_data ||
+                  statement->second.describe_pending));
       }
       if (!known) {
         // Ask the server what the portal returns before it returns it.
@@ -461,7 +498,9 @@ void PgSession::EndResult() {
   m.counts.clear();
   m.rows = 0;
   m.rows_masked = 0;
-  down_editor_.SetInterest(pg::kMsgDataRow, false);
+  // No plan until the next RowDescription or Execute: a DataRow before one is NULLed, so the
+  // editor must keep handing DataRows over (no result's rows arrive here otherwise).
+  down_editor_.SetInterest(pg::kMsgDataRow, true);
 }
 
 void PgSession::BeginResult(std::span<const std::byte> row_description,
@@ -634,6 +673,11 @@ void PgSession::RedactEchoedValues(std::string* text, bool table_sensitive) {
 FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
                                   std::vector<std::byte>* out) {
   MaskState& m = *mask_;
+  if (m.fatal) {
+    return FrameAction::kDrop;  // the session ends before this frame: nothing of it goes on
+  }
+  // Everything the walk produced before this frame goes to the client before the error.
+  m.fatal_out_size = out->size();
   if (frame.oversize) {
     const bool needs_look =
         (frame.type == pg::kMsgDataRow && (m.plan.any || !m.plan_ready)) ||
@@ -683,6 +727,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
         MaskedStatement& statement = m.statements[head->name];
         statement.row_description.assign(frame.payload.begin(), frame.payload.end());
         statement.no_data = !rows;
+        statement.describe_pending = false;
         const bool injected = head->injected;
         m.expects.pop_front();
         PrepareHead();
@@ -693,6 +738,7 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
         portal.row_description.assign(frame.payload.begin(), frame.payload.end());
         portal.described = true;
         portal.no_data = !rows;
+        portal.describe_pending = false;
         const bool injected = head->injected;
         m.expects.pop_front();
         PrepareHead();
@@ -728,9 +774,16 @@ FrameAction PgSession::MaskOnDown(const EditFrame& frame, FrameAction so_far,
       if (!m.plan.any) {
         return so_far;
       }
-      if (mask::MaskDataRow(m.plan, frame.payload, m.hasher.get(), out, m.counts)) {
+      bool invalid = false;
+      if (mask::MaskDataRow(m.plan, frame.payload, m.hasher.get(), out, m.counts, &invalid)) {
         ++m.rows_masked;
         ++stats_->rows_masked;
+        return FrameAction::kDrop;
+      }
+      if (invalid) {
+        // A row whose values cannot be told apart cannot be masked: it does not go on.
+        m.fatal = true;
+        m.fatal_message = "jitgate: the database sent a malformed DataRow";
         return FrameAction::kDrop;
       }
       return so_far;

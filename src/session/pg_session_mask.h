@@ -23,12 +23,14 @@ namespace jitgate::session {
 struct MaskedStatement {
   std::vector<std::byte> row_description;  // a RowDescription body; empty: not described
   bool no_data = false;                    // described: returns no rows
+  bool describe_pending = false;           // the client's Describe of it is on its way
   mask::Derivation derivation;
   parsers::sql::pg::CopyInfo copy;         // a COPY ... TO STDOUT statement's options
   bool copy_known = false;
 };
 
 struct MaskedPortal {
+  bool describe_pending = false;           // the client's Describe of it is on its way
   std::string statement;
   std::vector<int16_t> formats;            // the Bind's result format codes
   std::vector<std::byte> row_description;  // from a Describe of the portal (final formats)
@@ -74,6 +76,7 @@ struct MaskState {
   std::vector<std::string> written;
   bool fatal = false;  // a row too large to mask: the session must end
   std::string fatal_message;
+  size_t fatal_out_size = 0;  // the walk's output before the frame that could not be masked
 };
 
 }  // namespace jitgate::session

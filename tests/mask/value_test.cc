@@ -160,6 +160,19 @@ TEST(HasherTest, MatchesOneShotHmacAndIsStable) {
   EXPECT_NE(a, c);
 }
 
+TEST_F(ValueTest, HasherLongKeyIsHashedFirst) {
+  // Keys longer than SHA-256's 64-byte block are hashed first (RFC 2104); config allows 1024.
+  const std::string key(100, 'k');
+  Hasher hasher(B(key));
+  std::array<std::byte, 32> mac{};
+  hasher.Mac(B("value"), mac);
+  unsigned char expected[32];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>("value"), 5, expected, &length);
+  EXPECT_EQ(std::memcmp(mac.data(), expected, 32), 0);
+}
+
 TEST_F(ValueTest, NullStrategyOtherKindAndMissingHasher) {
   for (int k = 0; k <= static_cast<int>(ValueKind::kOther); ++k) {
     const auto kind = static_cast<ValueKind>(k);

@@ -7,8 +7,7 @@
 // chooses (CatalogRows: the five result sets of src/mask/catalog.cc). Forwarding goes through
 // InspectUp / InspectDown (no TLS on either leg, so the session is zero-copy); Up() and Down()
 // return what the backend and the client receive: the forwarded prefix, then the session's own
-// bytes. Tests of bugs reported but not yet fixed skip (JG_SKIP_REPORTED_BUG); set
-// JG_RUN_REPORTED_BUGS=1 to run them.
+// bytes.
 #include <time.h>
 
 #include <algorithm>
@@ -448,13 +447,6 @@ std::string Printable(std::span<const std::byte> bytes) {
 }
 #define EXPECT_BYTES_EQ(got, want) EXPECT_EQ(Printable(got), Printable(want))
 
-// A test that shows a bug reported to the lead (not fixed here) skips, unless
-// JG_RUN_REPORTED_BUGS is set in the environment (then it runs, and fails until the fix).
-#define JG_SKIP_REPORTED_BUG(why)                        \
-  if (std::getenv("JG_RUN_REPORTED_BUGS") == nullptr) { \
-    GTEST_SKIP() << "bug reported: " << (why);           \
-  }
-
 // ---------------------------------------------------------------------------------------------
 // Keys and tokens.
 
@@ -830,12 +822,8 @@ TEST_F(PgSessionMaskTest, ExtendedDescribePortalMasksWithThePortalsDescription) 
 }
 
 TEST_F(PgSessionMaskTest, ClientDescribeOfThePortalIsNotDuplicated) {
-  // The Execute is checked before the client's Describe of the same portal is answered, so the
-  // session asks again (pg_session_mask.cc MaskOnUp, case kMsgExecute: `known` reads only
-  // portal.described / statement.row_description, set when the answers come back, not the
-  // Describe already in the FIFO). Every libpq-style PQexecParams pays one more Describe.
-  JG_SKIP_REPORTED_BUG("a Describe(P) is injected although the client's Describe(P) of that "
-                       "portal is ahead in the FIFO");
+  // The Execute is checked before the client's Describe of the same portal is answered: that
+  // Describe, already in the FIFO, counts (no second one is inserted for libpq's PQexecParams).
   ASSERT_NO_FATAL_FAILURE(Configure(kColumnMasking));
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwardingWithCatalog(*session));
@@ -994,11 +982,8 @@ TEST_F(PgSessionMaskTest, DataRowWithAnotherColumnCountIsAllNull) {
 }
 
 TEST_F(PgSessionMaskTest, RowsNoDescriptionAnnouncedAreAllNull) {
-  // pg_session_mask.cc promises "rows that no description announced have every value NULLed",
-  // but DataRow is in the down editor's interest set only between a plan's start (BeginResult,
-  // and only when plan.any) and EndResult, which turns it off; outside a plan the DataRow case
-  // of MaskOnDown (BuildNullPlan) is never called and such rows pass unchanged.
-  JG_SKIP_REPORTED_BUG("a DataRow with no RowDescription before it passes unmasked");
+  // Rows that no description announced have every value NULLed: DataRow stays in the down
+  // editor's interest set whenever no plan is ready.
   ASSERT_NO_FATAL_FAILURE(Configure(kColumnMasking));
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwardingWithCatalog(*session));
@@ -1119,25 +1104,20 @@ TEST_F(PgSessionMaskTest, RowOverRowSizeMaxSplitAcrossChunksEndsTheSession) {
   const Bytes description = RowDescription({kId, kEmail});
   const Bytes row = DataRow({"1", std::string(100 * 1024, 'y')});
   // The first chunk ends 40 bytes into the row: the row's header is in it, so the session
-  // ends there (nothing of that chunk goes on, the RowDescription included) and takes nothing
-  // more.
+  // ends there: the RowDescription before it goes on, then the error, and nothing more.
   const size_t cut = 40;
   const Bytes first = Down(*session, Concat({description, Bytes(row.begin(), row.begin() + cut)}));
   EXPECT_EQ(session->end(), EndReason::kMaskFailed);
   const std::vector<Msg> msgs = Frames(first);
-  ASSERT_EQ(Types(msgs), "E");
-  EXPECT_EQ(DecodeError(msgs[0]).code, "54000");
+  ASSERT_EQ(Types(msgs), "TE");
+  EXPECT_EQ(DecodeError(msgs[1]).code, "54000");
   EXPECT_EQ(session->InspectDown(Bytes(row.begin() + cut, row.end()), kStartMs), 0u);
   EXPECT_TRUE(session->to_client().empty());
 }
 
 TEST_F(PgSessionMaskTest, RowOverRowSizeMaxWhoseHeaderWasSplitStillTellsTheClient) {
   // The first chunk ends inside the row's 5-byte header: the editor holds those bytes (nothing
-  // of the row went on), so the client stands at a message boundary, but WalkDown
-  // (pg_session_backend.cc) tests down_editor_.at_boundary() (header_have_ == 0 too) and ends
-  // quietly: the client sees the connection close with no 54000 error.
-  JG_SKIP_REPORTED_BUG("an oversized masked row whose header straddles two chunks ends the "
-                       "session without the 54000 ErrorResponse");
+  // of the row went on), so the client stands at a message boundary and gets the 54000 error.
   ASSERT_NO_FATAL_FAILURE(Configure(kColumnMasking));
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwardingWithCatalog(*session));
@@ -1155,12 +1135,9 @@ TEST_F(PgSessionMaskTest, RowOverRowSizeMaxWhoseHeaderWasSplitStillTellsTheClien
 }
 
 TEST_F(PgSessionMaskTest, BindOverTheHoldLimitDoesNotReuseTheOldPortalDescription) {
-  // MaskOnUp returns at once for an oversize frame, so a Bind longer than the up editor's hold
-  // limit (kStatementHoldMax, ~1.25 MiB: a large parameter) neither resets portals[""] nor
-  // enters the FIFO. The Execute that follows finds the unnamed portal still `described` from
-  // the previous statement, injects no Describe, and its rows get the old statement's plan.
-  JG_SKIP_REPORTED_BUG("an oversize Bind leaves the previous portal's description in place: "
-                       "rows of the new statement are masked by the old plan (leak)");
+  // A Bind longer than the up editor's hold limit (kStatementHoldMax, ~1.25 MiB: a large
+  // parameter) is not seen: the session forgets every portal, so the Execute that follows gets
+  // a Describe inserted, and its rows are masked with the new statement's plan, not the old.
   ASSERT_NO_FATAL_FAILURE(Configure(kColumnMasking));
   std::unique_ptr<PgSession> session = NewSession();
   ASSERT_NO_FATAL_FAILURE(ReachForwardingWithCatalog(*session));
