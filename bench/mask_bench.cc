@@ -204,7 +204,8 @@ ResultPlan PlanOf(std::vector<ColumnPlan> columns) {
   plan.columns = std::move(columns);
   plan.rules.assign(plan.columns.size(), kNoRule);
   plan.names.assign(plan.columns.size(), "c");
-  plan.any = true;  // as a session would have it: some result of the policy needs the masker
+  plan.Finish();    // packed actions and the first active column, as BuildPlan leaves them
+  plan.any = true;  // a session calls the masker only then (an all-keep plan has any false)
   return plan;
 }
 
