@@ -12,9 +12,16 @@
 #              against direct MariaDB, jitgate, HAProxy
 #   connect: pgbench -S -C (a new connection per transaction) at -c CONNECT_CLIENTS
 #              against CONNECT_TARGETS (TLS + SCRAM / token on every connection)
+#   copy:    psql COPY ... TO STDOUT of a COPY_ROWS-row table mask_copy (id, email, note, card),
+#              output counted by wc and discarded, against COPY_TARGETS: "copy" = the whole
+#              table (column masks: email partial, card hash; note scanned by the detectors),
+#              "copy-detect" = COPY (SELECT note FROM mask_copy) (detectors only); each
+#              COPY_REPEATS times, interleaved across targets, median reported
 # and prints ONE table to stdout: TPS, avg and p99 latency, ratios to direct, and each proxy's
 # CPU cost (utime+stime of the proxy process from /proc/PID/stat, sampled right before and right
-# after each measured run). Progress goes to stderr. Everything started is stopped by pid on exit.
+# after each measured run); the copy scenario prints a second table right after it (seconds,
+# MB/s, ratio to direct, proxy CPU seconds). Progress goes to stderr. Everything started is
+# stopped by pid on exit.
 #
 # Targets (pg; the mysql workload uses direct, jitgate, haproxy):
 #   direct          PostgreSQL, user postgres (trust), sslmode=disable
@@ -24,6 +31,12 @@
 #                   dbname = resource name; jitgate signs in to PostgreSQL with SCRAM (jg_bench)
 #   jitgate-gw-open the same gateway listener, resource bench_open, whose policy has
 #                   "statements": {"inspect": false}: guardrails off (what they cost = gw vs this)
+#   jitgate-gw-mask the same gateway listener, resource bench_mask, policy bench-mask: like
+#                   bench-open (inspect false) but with the masking rules on (what masking costs
+#                   = this vs gw-open): pgbench_accounts.abalance redacted (every -S row),
+#                   mask_copy.email partial, mask_copy.card hash, the content detectors on every
+#                   other column. The gateway's other policies unmask every rule, so jitgate-gw,
+#                   -gw-open and -gw-tls mask nothing.
 #   jitgate-gw-tls  the same gateway on its TLS listener, sslmode=require
 #   haproxy         HAProxy mode tcp, sslmode=disable
 #   pgbouncer       PgBouncer session mode, auth_type=trust, sslmode=disable
@@ -38,12 +51,16 @@
 #   SCALE=10         pgbench -i scale factor (--quick: 1)
 #   MY_TABLE_SIZE=100000  sysbench rows in sbtest1 (--quick: 10000)
 #   TARGETS="direct jitgate haproxy pgbouncer"  subset/order of targets (any of those above)
-#   SCENARIOS="tx"              which scenarios: tx, connect (e.g. SCENARIOS="tx connect")
+#   SCENARIOS="tx"              which scenarios: tx, connect, copy (e.g. SCENARIOS="tx copy")
 #   PG_MODES="simple extended"  pgbench -M modes (prepared works too)
 #   PG_CLIENTS="1 32"           pgbench -c values (-j is min(c, 2))
 #   CONNECT_CLIENTS=8           pgbench -c of the connect scenario (-M simple, -j min(c, 2))
 #   CONNECT_TARGETS="direct-tls jitgate-gw-tls pgbouncer-tls"  targets of the connect scenario
 #                               (those also in TARGETS run)
+#   COPY_ROWS=2000000           rows of mask_copy, >= 1000 (--quick: 200000)
+#   COPY_REPEATS=3              measured COPY runs per target and query (median reported)
+#   COPY_TARGETS="direct jitgate jitgate-gw-open jitgate-gw-mask"  targets of the copy scenario
+#                               (those also in TARGETS run; any pg target works)
 #   MY_THREADS="1 8"            sysbench --threads values
 #   WORKLOADS="pg mysql"        which workloads to run
 #   JITGATE=/path    use this jitgate binary instead of building build-release/src/jitgate
@@ -67,7 +84,7 @@ for arg in "$@"; do
   esac
 done
 if ((QUICK)); then
-  : "${DURATION:=3}" "${WARMUP:=1}" "${SCALE:=1}" "${MY_TABLE_SIZE:=10000}"
+  : "${DURATION:=3}" "${WARMUP:=1}" "${SCALE:=1}" "${MY_TABLE_SIZE:=10000}" "${COPY_ROWS:=200000}"
 fi
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
@@ -80,22 +97,26 @@ PG_CLIENTS=${PG_CLIENTS:-"1 32"}
 SCENARIOS=${SCENARIOS:-tx}
 CONNECT_CLIENTS=${CONNECT_CLIENTS:-8}
 CONNECT_TARGETS=${CONNECT_TARGETS:-"direct-tls jitgate-gw-tls pgbouncer-tls"}
+COPY_ROWS=${COPY_ROWS:-2000000}
+COPY_REPEATS=${COPY_REPEATS:-3}
+COPY_TARGETS=${COPY_TARGETS:-"direct jitgate jitgate-gw-open jitgate-gw-mask"}
 MY_THREADS=${MY_THREADS:-"1 8"}
 WORKLOADS=${WORKLOADS:-"pg mysql"}
 JITGATE_LOG_LEVEL=${JITGATE_LOG_LEVEL:-warn}
 JITGATE_SHARDS=${JITGATE_SHARDS:-2}
 JITGATE_PIN=${JITGATE_PIN:-true}
-for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE CONNECT_CLIENTS; do
+for v in DURATION WARMUP ROUNDS SCALE MY_TABLE_SIZE CONNECT_CLIENTS COPY_ROWS COPY_REPEATS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "e2e: $v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
-((DURATION > 0 && ROUNDS > 0 && CONNECT_CLIENTS > 0)) ||
-  { echo "e2e: DURATION, ROUNDS and CONNECT_CLIENTS must be > 0" >&2; exit 2; }
-ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-open jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
-for t in $TARGETS $CONNECT_TARGETS; do
+((DURATION > 0 && ROUNDS > 0 && CONNECT_CLIENTS > 0 && COPY_ROWS > 0 && COPY_REPEATS > 0)) ||
+  { echo "e2e: DURATION, ROUNDS, CONNECT_CLIENTS, COPY_ROWS and COPY_REPEATS must be > 0" >&2; exit 2; }
+((COPY_ROWS >= 1000)) || { echo "e2e: COPY_ROWS must be >= 1000 (rows 100 and 1000 are checked)" >&2; exit 2; }
+ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-open jitgate-gw-mask jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
+for t in $TARGETS $CONNECT_TARGETS $COPY_TARGETS; do
   [[ " $ALL_TARGETS " == *" $t "* ]] || { echo "e2e: unknown target '$t' (known: $ALL_TARGETS)" >&2; exit 2; }
 done
 for s in $SCENARIOS; do
-  case $s in tx | connect) ;; *) echo "e2e: unknown scenario '$s' (known: tx connect)" >&2; exit 2 ;; esac
+  case $s in tx | connect | copy) ;; *) echo "e2e: unknown scenario '$s' (known: tx connect copy)" >&2; exit 2 ;; esac
 done
 
 log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -103,11 +124,14 @@ die() { log "FATAL: $*"; exit 1; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
-has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open; }
+has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask; }
 # The gateway targets need the pg workload; TLS to PostgreSQL needs openssl for the certificate.
-has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open; }; }
+has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask; }; }
+# The copy scenario runs COPY_TARGETS that are in TARGETS (pg workload only).
+copy_targets() { local t; for t in $COPY_TARGETS; do has_target "$t" && printf '%s\n' "$t"; done; return 0; }
+has_copy() { has_workload pg && has_scenario copy && [[ -n $(copy_targets) ]]; }
 
-for tool in pgbench psql sysbench haproxy pgbouncer openssl awk sort; do
+for tool in pgbench psql sysbench haproxy pgbouncer openssl awk sort wc; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup)"
 done
 CLK_TCK=$(getconf CLK_TCK)
@@ -228,6 +252,23 @@ if has_workload pg; then
   log "pgbench -i -s $SCALE"
   PGCONNECT_TIMEOUT=10 pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PG_PORT" -U postgres postgres \
     >"$TMP/pgbench-init.log" 2>&1 || { cat "$TMP/pgbench-init.log" >&2; die "pgbench -i failed"; }
+  if has_copy; then
+    # The copy scenario's table, made directly on PostgreSQL before the GRANT below: ~100-byte
+    # text rows (ids, an address-like email, a ~65-byte note with words and numbers; one note in
+    # 1000 mentions an email, which the content detectors find), a card number on 1 row in 100
+    # (NULL otherwise).
+    log "creating mask_copy ($COPY_ROWS rows)"
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+      -c 'CREATE TABLE mask_copy (id int, email text, note text, card text)' \
+      -c "INSERT INTO mask_copy
+            SELECT i, 'user' || i || '@example.com',
+                   'order ' || i || ' shipped from depot ' || (i % 97) || ' after ' || (i % 13) ||
+                     ' days, status confirmed' ||
+                     CASE WHEN i % 1000 = 0 THEN ', contact ops' || i || '@example.org' ELSE '' END,
+                   CASE WHEN i % 100 = 0 THEN '4111 1111 1111 1111' END
+            FROM generate_series(1, $COPY_ROWS) AS i" >&2 ||
+      die "creating mask_copy failed"
+  fi
   psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'VACUUM ANALYZE' >&2 ||
     die "VACUUM ANALYZE failed"
   # The role logs in with scram-sha-256 over TCP: its lines go ahead of initdb's trust lines
@@ -308,7 +349,12 @@ fi
 # with a dev key as their password; one token for every connection (the per-shard token cache
 # then skips the signature check after a shard's first connection, as for an agent that
 # reconnects with the token it holds).
+# Masking: the rules below apply to every policy that does not unmask them; bench and
+# bench-open unmask every rule (they measure the gateway without masking), bench-mask unmasks
+# nothing. Column rules come first (the first rule selecting a column decides), the detector
+# rule scans every other column. The hash key (64 bytes) reaches jitgate through its environment.
 GW_TOKEN=
+GW_MASK_RULES='"balances", "emails", "cards", "content"'
 if has_gw_target; then
   GW_DIR=$TMP/jitgate-gw
   mkdir -p "$GW_DIR"
@@ -336,22 +382,39 @@ if has_gw_target; then
    "bench": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
              "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"},
    "bench_open": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
+                  "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"},
+   "bench_mask": {"protocol": "postgres", "address": "127.0.0.1:$PG_PORT", "database": "postgres",
                   "user": "$BENCH_ROLE", "password_env": "JG_BENCH_DB_PASSWORD"}},
+ "masking": {"hash_key_env": "JG_BENCH_MASK_KEY",
+   "rules": [
+     {"name": "balances", "columns": ["pgbench_accounts.abalance"], "strategy": "redact"},
+     {"name": "emails", "columns": ["mask_copy.email"], "strategy": "partial", "keep": 4},
+     {"name": "cards", "columns": ["mask_copy.card"], "strategy": "hash"},
+     {"name": "content", "detectors": ["email", "card", "ssn", "phone", "iban", "secret"],
+      "strategy": "redact"}]},
  "policies": [
    {"name": "bench", "match": {"roles": ["Bench.Read"]}, "resources": ["bench"],
-    "access": {"mode": "auto", "max_duration_s": 86400}},
+    "access": {"mode": "auto", "max_duration_s": 86400},
+    "unmask": {"rules": [$GW_MASK_RULES]}},
    {"name": "bench-open", "match": {"roles": ["Bench.Read"]}, "resources": ["bench_open"],
+    "access": {"mode": "auto", "max_duration_s": 86400}, "statements": {"inspect": false},
+    "unmask": {"rules": [$GW_MASK_RULES]}},
+   {"name": "bench-mask", "match": {"roles": ["Bench.Read"]}, "resources": ["bench_mask"],
     "access": {"mode": "auto", "max_duration_s": 86400}, "statements": {"inspect": false}}],
  "grants": {"log": "$GW_DIR/grants.log", "fsync": true}}
 EOF
   log "starting jitgate gateway (insecure 127.0.0.1:$G_PORT, TLS 127.0.0.1:$GT_PORT)"
-  if JG_BENCH_DB_PASSWORD=$BENCH_PASSWORD jg_jitgate_start "$GW_DIR/jitgate.json" "$GW_DIR/jitgate.log" \
+  gw_mask_key=$(openssl rand -hex 32) || die "openssl rand failed"
+  if JG_BENCH_DB_PASSWORD=$BENCH_PASSWORD JG_BENCH_MASK_KEY=$gw_mask_key \
+    jg_jitgate_start "$GW_DIR/jitgate.json" "$GW_DIR/jitgate.log" \
     --log-level "$JITGATE_LOG_LEVEL" && [[ -n ${JG_JITGATE_PID:-} ]]; then
     PROXY_PID[jitgate-gw]=$JG_JITGATE_PID
     PROXY_PID[jitgate-gw-tls]=$JG_JITGATE_PID
     PROXY_PID[jitgate-gw-open]=$JG_JITGATE_PID
+    PROXY_PID[jitgate-gw-mask]=$JG_JITGATE_PID
     PG_TARGET_PORT[jitgate-gw]=$G_PORT
     PG_TARGET_PORT[jitgate-gw-open]=$G_PORT
+    PG_TARGET_PORT[jitgate-gw-mask]=$G_PORT
     PG_TARGET_PORT[jitgate-gw-tls]=$GT_PORT
   else
     log "jitgate gateway did not start (its log is above); its rows will be FAILED"
@@ -494,14 +557,15 @@ fail_run() { # fail_run KEY WHY
 }
 
 # measure KEY TARGET CMD...: runs CMD with the target proxy's CPU sampled around it; sets
-# M_RC, M_TICKS (-1 for direct), M_WALL; CMD's stdout+stderr go to $TMP/run.out.
+# M_RC, M_TICKS (-1 for direct), M_WALL; CMD's stdout+stderr go to $TMP/run.out. CMD gets
+# MEASURE_LIMIT seconds (default DURATION + 120).
 measure() {
   local target=$2 pid=${PROXY_PID[$2]:-} t0 t1 c0=-1 c1=-1
   shift 2
   [[ -n $pid ]] && c0=$(cpu_ticks "$pid")
   t0=$(now)
   M_RC=0
-  timeout --foreground -k 5 $((DURATION + 120)) "$@" >"$TMP/run.out" 2>&1 || M_RC=$?
+  timeout --foreground -k 5 "${MEASURE_LIMIT:-$((DURATION + 120))}" "$@" >"$TMP/run.out" 2>&1 || M_RC=$?
   t1=$(now)
   [[ -n $pid ]] && c1=$(cpu_ticks "$pid")
   M_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
@@ -529,10 +593,11 @@ show_jitgate_log() {
   local f
   case $1 in
     jitgate) f=$TMP/jitgate.log ;;
-    jitgate-gw | jitgate-gw-tls | jitgate-gw-open) f=$GW_DIR/jitgate.log ;;
+    jitgate-gw | jitgate-gw-tls | jitgate-gw-open | jitgate-gw-mask) f=$GW_DIR/jitgate.log ;;
     *) return 0 ;;
   esac
   [[ -f $f ]] || return 0
+  sleep 0.5 # a dying jitgate may still be writing its last words (e.g. std::terminate's)
   log "last lines of $f:"
   tail -n 8 "$f" | sed -E 's/eyJ[A-Za-z0-9_.-]{20,}/<token>/g; s/^/    | /' | cut -c1-300 >&2
 }
@@ -545,6 +610,7 @@ pg_client() {
     direct-tls | pgbouncer-tls) PGC_USER=$BENCH_ROLE PGC_SSLMODE=require PGC_PASSWORD=$BENCH_PASSWORD ;;
     jitgate-gw) PGC_USER=agent PGC_DB=bench PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-open) PGC_USER=agent PGC_DB=bench_open PGC_PASSWORD=$GW_TOKEN ;;
+    jitgate-gw-mask) PGC_USER=agent PGC_DB=bench_mask PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-tls) PGC_USER=agent PGC_DB=bench PGC_SSLMODE=require PGC_PASSWORD=$GW_TOKEN ;;
   esac
 }
@@ -634,6 +700,105 @@ run_sysbench() { # run_sysbench SCENARIO TARGET THREADS
   log "  $scenario $target: tps=$tps avg=${avg}ms p99=${p99}ms proxy_ticks=$M_TICKS"
 }
 
+# The copy scenario: one psql per run, COPY ... TO STDOUT, its output counted by `wc -l -c`
+# (lines = rows; bytes = what the client received) and thrown away. Samples per key go to
+# COPY_SECS / COPY_TICKS / COPY_BYTES (space-separated, one per run); the table shows medians.
+declare -A COPY_QUERY=([copy]="COPY mask_copy TO STDOUT"
+  [copy-detect]="COPY (SELECT note FROM mask_copy) TO STDOUT")
+COPY_SCENARIOS=()
+has_copy && COPY_SCENARIOS=(copy copy-detect)
+declare -A COPY_SECS=() COPY_TICKS=() COPY_BYTES=() COPY_SAMPLE=()
+COPY_LIMIT=600 # seconds one COPY may take
+# copy_psql PORT USER DB SQL FILTER...: psql's COPY output piped to FILTER; fails when either does.
+copy_psql() {
+  local port=$1 user=$2 db=$3 sql=$4
+  shift 4
+  set -o pipefail
+  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U "$user" -d "$db" -c "$sql" | "$@"
+}
+export -f copy_psql
+copy_env() { # copy_env TARGET: exports the target's PGSSLMODE/PGPASSWORD (caller's local -x).
+  pg_client "$1"
+  PGSSLMODE=$PGC_SSLMODE PGPASSWORD=$PGC_PASSWORD PGCONNECT_TIMEOUT=10
+  [[ -n $PGPASSWORD ]] || unset PGPASSWORD
+  return 0
+}
+# The masked field of line 100 of "copy" and of line 1000 (a note with an email) must differ
+# from what PostgreSQL itself sends through jitgate-gw-mask, and match it through every other
+# target; every target must deliver COPY_ROWS lines.
+copy_fields_masked() { # copy_fields_masked SCENARIO SAMPLE: 0 when SAMPLE shows masking.
+  local clear=${COPY_SAMPLE[$1|@pg]} l100 l1000 c100 c1000
+  l100=$(sed -n 1p <<<"$2") l1000=$(sed -n 2p <<<"$2")
+  c100=$(sed -n 1p <<<"$clear") c1000=$(sed -n 2p <<<"$clear")
+  if [[ $1 == copy ]]; then
+    # email partial, card hashed, the note's email redacted.
+    [[ $(cut -f2 <<<"$l100") != "$(cut -f2 <<<"$c100")" &&
+      $(cut -f4 <<<"$l100") != "$(cut -f4 <<<"$c100")" && $(cut -f4 <<<"$l100") != '\N' &&
+      $(cut -f3 <<<"$l1000") != "$(cut -f3 <<<"$c1000")" && $l1000 != *@example.org* ]]
+  else
+    [[ $l1000 != "$c1000" && $l1000 != *@example.org* ]]
+  fi
+}
+# copy_check SCENARIO TARGET ("@pg" = PostgreSQL itself, as postgres): an unmeasured run that
+# also warms the page cache and the target; keeps lines 100 and 1000 and the row count.
+copy_check() {
+  local scenario=$1 target=$2 key="$1|$2" port rows sample out
+  if [[ $target == @pg ]]; then
+    port=$PG_PORT
+    pg_client direct
+  else
+    port=${PG_TARGET_PORT[$target]:-}
+    target_ready "$key" "$target" "$port" || return 0
+  fi
+  local -x PGSSLMODE PGPASSWORD PGCONNECT_TIMEOUT
+  copy_env "${target/#@pg/direct}"
+  if ! timeout --foreground -k 5 "$COPY_LIMIT" bash -c 'copy_psql "$@"' copy "$port" "$PGC_USER" \
+    "$PGC_DB" "${COPY_QUERY[$scenario]}" awk 'NR == 100 || NR == 1000 { print } END { print NR }' \
+    >"$TMP/copycheck.out" 2>&1; then
+    show_output "$TMP/copycheck.out"
+    show_jitgate_log "$target"
+    fail_run "$key" "check COPY failed"
+    return 0
+  fi
+  out=$(cat "$TMP/copycheck.out")
+  rows=$(tail -n 1 <<<"$out")
+  sample=$(head -n -1 <<<"$out")
+  COPY_SAMPLE[$key]=$sample
+  log "  check $scenario $target: $rows rows; lines 100, 1000:"
+  awk '{ print "    | " substr($0, 1, 200) }' <<<"$sample" >&2
+  [[ $target == @pg ]] && return 0
+  if [[ $rows != "$COPY_ROWS" ]]; then
+    show_jitgate_log "$target"
+    fail_run "$key" "COPY delivered $rows rows, not $COPY_ROWS"
+  elif [[ $target == jitgate-gw-mask ]]; then
+    copy_fields_masked "$scenario" "$sample" || fail_run "$key" "masking did not change the sampled rows"
+  elif [[ $sample != "${COPY_SAMPLE[$scenario|@pg]}" ]]; then
+    fail_run "$key" "the sampled rows differ from PostgreSQL's"
+  fi
+}
+
+run_copy() { # run_copy SCENARIO TARGET: one measured COPY.
+  local scenario=$1 target=$2 key="$1|$2" port=${PG_TARGET_PORT[$2]:-} lines bytes
+  [[ -z ${FAILED[$key]:-} ]] || { log "  (skipped: $key already FAILED)"; return 0; }
+  target_ready "$key" "$target" "$port" || return 0
+  local -x PGSSLMODE PGPASSWORD PGCONNECT_TIMEOUT
+  copy_env "$target"
+  MEASURE_LIMIT=$COPY_LIMIT measure "$key" "$target" bash -c 'copy_psql "$@"' copy "$port" \
+    "$PGC_USER" "$PGC_DB" "${COPY_QUERY[$scenario]}" wc -l -c
+  read -r lines bytes < <(awk 'NF == 2 && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ { l = $1; b = $2 }
+                               END { print l, b }' "$TMP/run.out") || true
+  if ((M_RC != 0)) || [[ ${lines:-} != "$COPY_ROWS" || -z ${bytes:-} ]]; then
+    show_output "$TMP/run.out"
+    show_jitgate_log "$target"
+    fail_run "$key" "COPY exit $M_RC, lines='${lines:-}' (want $COPY_ROWS) bytes='${bytes:-}'"
+    return 0
+  fi
+  COPY_SECS[$key]+="$M_WALL "
+  COPY_TICKS[$key]+="$M_TICKS "
+  COPY_BYTES[$key]+="$bytes "
+  log "  $scenario $target: ${M_WALL}s $bytes bytes proxy_ticks=$M_TICKS"
+}
+
 # The scenario list, and for each the targets that apply.
 declare -A SC_KIND=() SC_ARG1=() SC_ARG2=()
 if has_workload pg && has_scenario tx; then
@@ -654,7 +819,8 @@ if has_workload pg && has_scenario connect; then
   s="pg -S -C c$CONNECT_CLIENTS"
   RUN_SCENARIOS+=("$s"); SC_KIND[$s]=pgconnect; SC_ARG1[$s]=simple; SC_ARG2[$s]=$CONNECT_CLIENTS
 fi
-((${#RUN_SCENARIOS[@]} > 0)) || die "no scenarios (WORKLOADS='$WORKLOADS' SCENARIOS='$SCENARIOS')"
+((${#RUN_SCENARIOS[@]} + ${#COPY_SCENARIOS[@]} > 0)) ||
+  die "no scenarios (WORKLOADS='$WORKLOADS' SCENARIOS='$SCENARIOS' TARGETS='$TARGETS' COPY_TARGETS='$COPY_TARGETS')"
 targets_for() { # targets_for SCENARIO INDEX: applicable targets, rotated by INDEX.
   local all=() t i n
   for t in $TARGETS; do
@@ -675,8 +841,20 @@ fi
 total=0
 for s in "${RUN_SCENARIOS[@]}"; do total=$((total + $(targets_for "$s" 0 | wc -l))); done
 total=$((total * ROUNDS))
+copy_n=$(copy_targets | wc -l)
+copy_total=$((${#COPY_SCENARIOS[@]} * copy_n * COPY_REPEATS * ROUNDS))
 log "$total runs of ${DURATION}s (+${WARMUP}s warm-up each): about $((total * (DURATION + WARMUP + 1) / 60 + 1)) min"
-run=0 idx=0
+((copy_total == 0)) || log "and $copy_total COPY runs of $COPY_ROWS rows (+ $((${#COPY_SCENARIOS[@]} * (copy_n + 1))) check runs)"
+total=$((total + copy_total))
+mapfile -t COPY_ORDER < <(copy_targets)
+if ((${#COPY_SCENARIOS[@]} > 0)); then
+  log "copy: check runs (unmeasured: row count, lines 100 and 1000 compared with PostgreSQL's)"
+  for s in "${COPY_SCENARIOS[@]}"; do
+    copy_check "$s" @pg
+    for t in "${COPY_ORDER[@]}"; do copy_check "$s" "$t"; done
+  done
+fi
+run=0 idx=0 copy_idx=0
 for ((round = 1; round <= ROUNDS; round++)); do
   for s in "${RUN_SCENARIOS[@]}"; do
     # Rotating the target order per scenario spreads position effects (e.g. cache state, noise
@@ -693,6 +871,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
       else
         run_sysbench "$s" "$t" "${SC_ARG1[$s]}"
       fi
+    done
+  done
+  # COPY: each repetition runs every target once per query, the order rotated per repetition.
+  for ((rep = 1; rep <= (${#COPY_SCENARIOS[@]} > 0 ? COPY_REPEATS : 0); rep++)); do
+    for s in "${COPY_SCENARIOS[@]}"; do
+      n=${#COPY_ORDER[@]}
+      for ((i = 0; i < n; i++)); do
+        t=${COPY_ORDER[(i + copy_idx) % n]}
+        run=$((run + 1))
+        log "[$run/$total] round $round: $s $rep/$COPY_REPEATS -> $t"
+        run_copy "$s" "$t"
+      done
+      copy_idx=$((copy_idx + 1))
     done
   done
 done
@@ -729,8 +920,10 @@ print_table() {
   local params="DURATION=${DURATION}s WARMUP=${WARMUP}s ROUNDS=$ROUNDS SCENARIOS=\"$SCENARIOS\""
   has_workload pg && params+=" pgbench-scale=$SCALE"
   has_workload mysql && params+=" sysbench-rows=$MY_TABLE_SIZE"
+  ((${#COPY_SCENARIOS[@]} == 0)) || params+=" copy-rows=$COPY_ROWS COPY_REPEATS=$COPY_REPEATS"
   printf '# jitgate e2e bench: %s, %s cores, load avg %s -> %s, %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "$(nproc)" "$LOAD_START" "$(cut -d' ' -f1 /proc/loadavg)" "$params"
+  ((${#RUN_SCENARIOS[@]} > 0)) || { print_copy_table; return 0; }
   # shellcheck disable=SC2059
   printf "$fmt" scenario target TPS 'x dir' 'avg ms' '+avg ms' 'p99 ms' '+p99 ms' 'cpu us/tx' 'cpu %'
   for s in "${RUN_SCENARIOS[@]}"; do
@@ -760,6 +953,51 @@ print_table() {
   printf '# cpu us/tx = proxy process utime+stime microseconds per transaction (per connection in -C\n'
   printf '# scenarios, whose TPS is connections/s); cpu %% = proxy CPU over the run (100 = one core).\n'
   printf '# pgbench latencies from its per-transaction logs; sysbench avg = latency sum / events, p99 from its histogram.\n'
+  print_copy_table
+}
+
+median() { # median VALUES...: the middle value (mean of the middle two for an even count).
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+copy_values() { # copy_values KEY: "seconds ticks bytes runs" (medians) or nothing when failed/absent.
+  local k=$1
+  [[ -n ${FAILED[$k]:-} || -z ${COPY_SECS[$k]:-} ]] && return 0
+  # shellcheck disable=SC2086
+  printf '%s %s %s %s\n' "$(median ${COPY_SECS[$k]})" "$(median ${COPY_TICKS[$k]})" \
+    "$(median ${COPY_BYTES[$k]})" "$(wc -w <<<"${COPY_SECS[$k]}")"
+}
+# The copy scenario's table, right after the main one.
+print_copy_table() {
+  ((${#COPY_SCENARIOS[@]} > 0)) || return 0
+  local fmt='%-12s %-16s %9s %8s %8s %6s %8s %6s %5s\n' s t vals d_vals
+  printf '# copy: psql COPY ... TO STDOUT | wc -l -c, %s rows; median of the runs per target\n' "$COPY_ROWS"
+  # shellcheck disable=SC2059
+  printf "$fmt" scenario target 'MB out' seconds 'MB/s' 'x dir' 'cpu s' 'cpu %' runs
+  for s in "${COPY_SCENARIOS[@]}"; do
+    d_vals=$(copy_values "$s|direct")
+    for t in "${COPY_ORDER[@]}"; do
+      vals=$(copy_values "$s|$t")
+      if [[ -z $vals ]]; then
+        # shellcheck disable=SC2059
+        printf "$fmt" "$s" "$t" FAILED - - - - - -
+        continue
+      fi
+      awk -v s="$s" -v t="$t" -v v="$vals" -v d="$d_vals" -v hz="$CLK_TCK" -v fmt="$fmt" 'BEGIN {
+        split(v, a, " "); nd = split(d, b, " ")
+        ratio = "-"; cpu = "-"; pct = "-"
+        if (t == "direct") ratio = "1.00"; else if (nd == 4) ratio = sprintf("%.2f", b[1] / a[1])
+        if (a[2] >= 0) { cpu = sprintf("%.2f", a[2] / hz); pct = sprintf("%.0f", a[2] / hz / a[1] * 100) }
+        printf fmt, s, t, sprintf("%.1f", a[3] / 1e6), sprintf("%.3f", a[1]),
+          sprintf("%.1f", a[3] / 1e6 / a[1]), ratio, cpu, pct, a[4] }'
+    done
+  done
+  printf '# copy = COPY mask_copy TO STDOUT (id, email, note, card: ~100 B/row); copy-detect = COPY (SELECT note\n'
+  printf '# FROM mask_copy) TO STDOUT. jitgate-gw-mask masks email (partial), card (hash), and runs the detectors\n'
+  printf '# on note; every other target sends what PostgreSQL sends. seconds = wall time of one psql run\n'
+  printf '# (connect + COPY); MB out = bytes the client received (1 MB = 10^6 B; masking changes it);\n'
+  printf '# x dir = direct seconds / target seconds (the same rows: throughput ratio); cpu s = proxy\n'
+  printf '# utime+stime per run (10 ms ticks), cpu %% = cpu s / seconds. Each value is its own median.\n'
 }
 
 if [[ -n ${OUT:-} ]]; then
