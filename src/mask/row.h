@@ -52,10 +52,13 @@ struct Derivation {
   std::vector<parsers::sql::pg::OutputColumn> columns;
   std::vector<std::string> referenced;
   bool whole_row = false;
+  std::string star_relation;  // lineage.h: the output is SELECT * of this relation
+  bool mentions_sensitive_relation = false;  // the text names a relation with masked columns
   void Clear() {
-    known = exact = whole_row = false;
+    known = exact = whole_row = mentions_sensitive_relation = false;
     columns.clear();
     referenced.clear();
+    star_relation.clear();
   }
 };
 

@@ -231,6 +231,7 @@ class PgSession {
   void MaskFail();
   bool MaskNotice(char type, std::span<const std::byte> payload, std::vector<std::byte>* out);
   void RedactEchoedValues(std::string* text, bool table_sensitive);
+  static void RedactQuoted(std::string* text);
   void BeginCopy(const Expect* head, const parsers::pg::CopyResponse& response);
   void ApplyDerived(const mask::Derivation& derivation, mask::ColumnPlan* column, uint16_t* rule);
   void LogCopyMasked();

@@ -199,13 +199,15 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
   const mask::CatalogSnapshot* catalog = mask_->catalog.get();
   // Cheap test first: does the text name anything sensitive, or a tainted cursor, or COPY?
   bool mentions = internal::ContainsIgnoreCase(sql, "copy");
+  bool relation_named = false;
   if (catalog != nullptr) {
     for (const std::string& name : catalog->sensitive_columns) {
       mentions = mentions || internal::ContainsIgnoreCase(sql, name);
     }
     for (const std::string& name : catalog->sensitive_relations) {
-      mentions = mentions || internal::ContainsIgnoreCase(sql, name);
+      relation_named = relation_named || internal::ContainsIgnoreCase(sql, name);
     }
+    mentions = mentions || relation_named;
   }
   for (const auto& [name, derivation] : mask_->sql_names) {
     mentions = mentions || internal::ContainsIgnoreCase(sql, name);
@@ -220,6 +222,7 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
   const sqlpg::SensitiveNames names =
       catalog != nullptr ? catalog->names() : sqlpg::SensitiveNames{no_names, no_names};
   result.known = true;
+  result.mentions_sensitive_relation = relation_named;
   if (split.status != sqlpg::SplitStatus::kOk || split.count == 0) {
     result.whole_row = true;  // cannot tell: every expression column derives from everything
     return result;
@@ -235,6 +238,8 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
     } else {
       one.exact = lineage.exact;
       one.columns = lineage.columns;
+      one.star_relation = lineage.star_relation;
+      one.mentions_sensitive_relation = relation_named;
       one.referenced = lineage.referenced;
       one.whole_row = lineage.whole_row;
       // Cursors and SQL prepared statements carry their query's taint to FETCH and EXECUTE.
@@ -583,6 +588,9 @@ bool PgSession::MaskNotice(char type, std::span<const std::byte> payload,
     return false;
   }
   const std::string_view table = notice.Find('t');
+  // Data exceptions (class 22: invalid input syntax, out of range, ...) quote the value that
+  // failed, which may be a masked column's ("salary::text::date" echoes the salary).
+  const bool data_exception = notice.Find(pg::kFieldCode).substr(0, 2) == "22";
   bool table_sensitive = table.empty();
   if (m.catalog != nullptr && !table.empty()) {
     table_sensitive = !m.catalog->FindRelations({}, table).empty();
@@ -597,6 +605,9 @@ bool PgSession::MaskNotice(char type, std::span<const std::byte> payload,
         field.code == pg::kFieldHint || field.code == 'W' || field.code == 'q') {
       const std::string before = value;
       RedactEchoedValues(&value, table_sensitive);
+      if (data_exception && (field.code == pg::kFieldMessage || field.code == pg::kFieldDetail)) {
+        RedactQuoted(&value);
+      }
       const mask::DetectorSet detectors =
           m.masks->detectors() != 0 ? m.masks->detectors() : mask::DetectorSet{0};
       if (detectors != 0) {
@@ -628,6 +639,19 @@ bool PgSession::MaskNotice(char type, std::span<const std::byte> payload,
 
 // "Key (email)=(a@b.c) already exists." and "Failing row contains (...)." echo values: the
 // parenthesised values are redacted when a named column (or the failing row's table) is masked.
+// Replaces the text inside every pair of double quotes with "****".
+void PgSession::RedactQuoted(std::string* text) {
+  size_t at = 0;
+  while ((at = text->find('"', at)) != std::string::npos) {
+    const size_t end = text->find('"', at + 1);
+    if (end == std::string::npos) {
+      break;
+    }
+    text->replace(at + 1, end - at - 1, "****");
+    at += 6;  // past the closing quote of "****"
+  }
+}
+
 void PgSession::RedactEchoedValues(std::string* text, bool table_sensitive) {
   MaskState& m = *mask_;
   const auto sensitive_name = [&](std::string_view names) {
@@ -979,20 +1003,34 @@ void PgSession::BeginCopy(const Expect* head, const pg::CopyResponse& response) 
     // Which source column each field is.
     std::vector<std::string> names;
     const mask::SensitiveRelation* relation = nullptr;
-    if (!info->from_query && m.catalog != nullptr) {
-      const auto found = m.catalog->FindRelations(info->relation_schema, info->relation);
+    // COPY (SELECT * FROM t) has t's columns: treated as COPY t.
+    const bool star = info->from_query && derivation != nullptr && !derivation->exact &&
+                      !derivation->star_relation.empty();
+    const std::string_view relation_name = star ? derivation->star_relation : info->relation;
+    if ((!info->from_query || star) && m.catalog != nullptr) {
+      const auto found =
+          m.catalog->FindRelations(star ? std::string_view() : info->relation_schema,
+                                   relation_name);
       relation = found.empty() ? nullptr : found.front();
       if (found.size() > 1) {
         relation = nullptr;  // the same name in several schemas: mask by name below
       }
     }
+    // A COPY (query) whose columns cannot be told apart, over something sensitive: NULL all.
+    const bool opaque_query =
+        info->from_query && !star && derivation != nullptr && !derivation->exact &&
+        (Tainted(*derivation) || derivation->mentions_sensitive_relation);
     for (size_t i = 0; i < columns.size(); ++i) {
       mask::ColumnPlan& column = columns[i];
       column.format = format;
       // COPY (query): the columns' types are not known; binary values cannot be masked typed.
       column.kind = format == 1 ? mask::ValueKind::kOther : mask::ValueKind::kText;
       std::string name;
-      if (!info->from_query) {
+      if (opaque_query) {
+        column = null_column;
+        continue;
+      }
+      if (!info->from_query || star) {
         if (!info->column_list.empty()) {
           name = i < info->column_list.size() ? info->column_list[i] : "";
         } else if (relation != nullptr && i < relation->columns.size()) {
@@ -1021,9 +1059,10 @@ void PgSession::BeginCopy(const Expect* head, const pg::CopyResponse& response) 
           column.action = mask::ColumnAction::kMask;
           column.spec = m.masks->rule(by_name).spec;
           rules[i] = by_name;
-        } else if (relation == nullptr && !info->relation.empty() && m.catalog != nullptr &&
+        } else if (relation == nullptr && !relation_name.empty() && m.catalog != nullptr &&
                    std::binary_search(m.catalog->sensitive_relations.begin(),
-                                      m.catalog->sensitive_relations.end(), info->relation) &&
+                                      m.catalog->sensitive_relations.end(),
+                                      std::string(relation_name)) &&
                    name.empty()) {
           column = null_column;  // a sensitive relation whose column order is unknown
         }

@@ -306,6 +306,22 @@ copy_whole_table() {
      "$got" == *"1970-01-01"* ]]
 }
 jg_check "COPY table TO STDOUT masks every column (typed)" copy_whole_table
+copy_star_query() {
+  local got
+  got=$(q "COPY (SELECT * FROM customers ORDER BY id) TO STDOUT")
+  echo "$got"
+  [[ "$got" != *alice* && "$got" != *123-45* && "$got" != *a0eebc99* && "$got" != *1980-05* &&
+     "$got" != *123456.78* && "$got" != *4321* && "$got" == 1$'\t'Alice$'\t'* ]]
+}
+jg_check "COPY (SELECT * FROM t) TO STDOUT is masked as COPY t" copy_star_query
+copy_opaque_query() {
+  local got
+  got=$(q "COPY (SELECT *, 1 AS one FROM customers c JOIN orders o ON o.customer_id = c.id) TO STDOUT")
+  echo "$got"
+  [[ "$got" != *alice* && "$got" != *123-45* && "$got" != *a0eebc99* && "$got" != *1980-05* &&
+     "$got" != *4321* && "$got" == *'\N'* ]]
+}
+jg_check "COPY of a query whose columns cannot be told apart: every value NULL" copy_opaque_query
 copy_binary() {
   psql -X -q "$(gw)" -c "COPY customers TO STDOUT (FORMAT binary)" >"$work/copy.bin" 2>&1 ||
     return 1
@@ -327,8 +343,10 @@ lacks "unique violation DETAIL" "alice@example.com" "Key (email)=(****) already 
   psql -X -q "$(gw)" -c "INSERT INTO customers (id, name, email) VALUES (3, 'x', 'alice@example.com')"
 lacks "not-null violation 'Failing row contains'" "carol@" "Failing row contains (****)" \
   psql -X -q "$(gw)" -c "INSERT INTO customers (id, name, email) VALUES (5, NULL, 'carol@example.com')"
-lacks "a cast error echoes the value" "123-45-6789" 'type integer: "[hidden]"' \
+lacks "a cast error echoes the value" "123-45-6789" 'type integer: "****"' \
   psql -X -q "$(gw)" -c "SELECT ssn::int FROM customers WHERE id = 1"
+lacks "a data exception echoes a masked number" "123456.78" 'type date: "****"' \
+  psql -X -q "$(gw)" -c "SELECT salary::text::date FROM customers WHERE id = 1"
 lacks "RAISE NOTICE" "123-45-6789" "NOTICE:  ssn=[hidden] mail=[hidden]" \
   psql -X -q "$(gw)" -c "SELECT leak(1)"
 lacks "NOTIFY payload" "234-56-7890" 'with payload "[hidden]"' psql -X -q "$(gw)" -c "LISTEN ch" \

@@ -688,6 +688,11 @@ class Analyzer {
 void Analyzer::SetColumns(const Shape& shape) {
   out_->exact = shape.exact && !shape.opaque && shape.star.empty();
   out_->columns.clear();
+  out_->star_relation.clear();
+  if (shape.columns.empty() && !shape.opaque && shape.star.size() == 1 &&
+      shape.star.front()->kind == SourceKind::kBase) {
+    out_->star_relation = shape.star.front()->relname;  // SELECT * FROM one relation
+  }
   for (const NamedValue& named : shape.columns) {
     OutputColumn column;
     column.name = named.name;

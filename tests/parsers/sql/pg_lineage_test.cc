@@ -626,4 +626,13 @@ TEST(LineageTest, WrittenValuesOfMaskedColumns) {
   EXPECT_EQ(Analyze("CREATE TABLE t (a int)").written, V{});
 }
 
+TEST(LineageTest, StarOfOneRelation) {
+  EXPECT_EQ(Analyze("SELECT * FROM customers").star_relation, "customers");
+  EXPECT_EQ(Analyze("COPY (SELECT * FROM customers WHERE id > 1) TO STDOUT").star_relation,
+            "customers");
+  EXPECT_EQ(Analyze("SELECT id, * FROM customers").star_relation, "");
+  EXPECT_EQ(Analyze("SELECT * FROM customers, orders").star_relation, "");
+  EXPECT_EQ(Analyze("SELECT * FROM (SELECT email FROM customers) s").star_relation, "");
+}
+
 }  // namespace jitgate::parsers::sql::pg

@@ -109,6 +109,9 @@ struct Lineage {
   std::string cursor;
   std::string prepared;
   bool declares = false;  // DECLARE or PREPARE (the name is defined by this statement)
+  // The output is exactly `SELECT * FROM <this relation>` (as parsed; not exact): the caller may
+  // know its columns (COPY (SELECT * FROM t) TO STDOUT carries no column metadata).
+  std::string star_relation;
   CopyInfo copy;
   // Sensitive column names whose values this statement writes into the database somewhere a
   // mask may not follow them: INSERT (its query or VALUES; positions whose target is a
