@@ -39,27 +39,15 @@
 #include "src/session/cancel_registry.h"
 #include "src/session/gateway_env.h"
 #include "src/session/pg_session.h"
+#include "tests/session/pg_session_fixture.h"
 
 namespace jitgate::session {
-
-void PrintTo(EndReason reason, std::ostream* os);
-void PrintTo(EndReason reason, std::ostream* os) { *os << EndReasonName(reason); }
-
 namespace {
 
 namespace pg = parsers::pg;
-using Bytes = std::vector<std::byte>;
+using namespace ::jitgate::session::testing;
 using Value = std::optional<std::string>;  // nullopt: SQL NULL
 using ::testing::HasSubstr;
-
-constexpr char kIssuer[] = "https://issuer.jitgate.test/v2.0";
-constexpr char kAudience[] = "api://jitgate";
-constexpr char kKid[] = "k1";
-constexpr char kSubject[] = "5a1b2c3d-0000-4000-8000-00000000a9e7";
-constexpr int64_t kStartMs = 1'000'000;
-constexpr uint32_t kBackendPid = 4242;
-constexpr std::array<std::byte, 4> kRealKey = {std::byte{0xde}, std::byte{0xad}, std::byte{0xbe},
-                                               std::byte{0xef}};
 
 // Type OIDs (pg_type.dat).
 constexpr uint32_t kInt4 = 23;
@@ -77,52 +65,8 @@ constexpr char kDetectorMasking[] = R"({"rules": [
     {"name": "emails", "detectors": ["email"], "strategy": "redact"}]})";
 
 // ---------------------------------------------------------------------------------------------
-// Bytes.
+// Bytes, and the messages pg_session_fixture.h does not have.
 
-std::span<const std::byte> AsBytes(std::string_view text) {
-  return std::as_bytes(std::span(text.data(), text.size()));
-}
-std::string_view AsText(std::span<const std::byte> bytes) {
-  return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-void Put32(Bytes& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(std::byte(v >> shift));
-  }
-}
-void Put16(Bytes& out, uint16_t v) {
-  out.push_back(std::byte(v >> 8));
-  out.push_back(std::byte(v));
-}
-uint32_t Load32(std::span<const std::byte> p) {
-  return (std::to_integer<uint32_t>(p[0]) << 24) | (std::to_integer<uint32_t>(p[1]) << 16) |
-         (std::to_integer<uint32_t>(p[2]) << 8) | std::to_integer<uint32_t>(p[3]);
-}
-void Append(Bytes& out, std::span<const std::byte> more) {
-  out.insert(out.end(), more.begin(), more.end());
-}
-void PutCString(Bytes& out, std::string_view text) {
-  Append(out, AsBytes(text));
-  out.push_back(std::byte{0});
-}
-Bytes Concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& part : parts) {
-    Append(out, part);
-  }
-  return out;
-}
-bool Contains(std::span<const std::byte> haystack, std::string_view needle) {
-  return AsText(haystack).find(needle) != std::string_view::npos;
-}
-Bytes Tagged(char type, std::span<const std::byte> body) {
-  Bytes out;
-  out.push_back(std::byte(type));
-  Put32(out, static_cast<uint32_t>(body.size() + 4));
-  Append(out, body);
-  return out;
-}
-Bytes Tagged(char type, std::string_view body) { return Tagged(type, AsBytes(body)); }
 // An int4 in binary format.
 std::string Int4Binary(uint32_t v) {
   std::string out(4, '\0');
@@ -132,52 +76,8 @@ std::string Int4Binary(uint32_t v) {
   return out;
 }
 
-// Everything a queue holds, consumed.
-Bytes Drain(ByteQueue& queue) {
-  Bytes out;
-  for (;;) {
-    const std::span<const std::byte> front = queue.Front();
-    if (front.empty()) {
-      break;
-    }
-    Append(out, front);
-    queue.Consume(front.size());
-  }
-  return out;
-}
-
 // ---- client messages ---------------------------------------------------------------------------
 
-Bytes Startup(std::string_view database) {
-  Bytes body;
-  Put32(body, pg::kProtocolVersion30);
-  PutCString(body, "user");
-  PutCString(body, "agent");
-  PutCString(body, "database");
-  PutCString(body, database);
-  body.push_back(std::byte{0});
-  Bytes out;
-  Put32(out, static_cast<uint32_t>(body.size() + 4));
-  Append(out, body);
-  return out;
-}
-Bytes Password(std::string_view token) {
-  Bytes body;
-  PutCString(body, token);
-  return Tagged('p', body);
-}
-Bytes Query(std::string_view sql) {
-  Bytes body;
-  PutCString(body, sql);
-  return Tagged('Q', body);
-}
-Bytes Parse(std::string_view name, std::string_view sql) {
-  Bytes body;
-  PutCString(body, name);
-  PutCString(body, sql);
-  Put16(body, 0);
-  return Tagged('P', body);
-}
 Bytes Bind(std::string_view portal, std::string_view statement,
            const std::vector<int16_t>& result_formats = {}) {
   Bytes body;
@@ -209,35 +109,9 @@ Bytes Execute(std::string_view portal) {
   Put32(body, 0);
   return Tagged('E', body);
 }
-Bytes Sync() { return Tagged('S', std::string_view()); }
 
 // ---- backend messages --------------------------------------------------------------------------
 
-template <typename Encode>
-Bytes Encoded(Encode encode) {
-  Bytes out(4096);
-  const size_t size = encode(std::span(out));
-  EXPECT_GT(size, 0u);
-  out.resize(size);
-  return out;
-}
-Bytes AuthOk() {
-  return Encoded([](std::span<std::byte> out) { return pg::EncodeAuthenticationOk(out); });
-}
-Bytes ParamStatus(std::string_view name, std::string_view value) {
-  return Encoded(
-      [&](std::span<std::byte> out) { return pg::EncodeParameterStatus(name, value, out); });
-}
-Bytes KeyData(uint32_t pid, std::span<const std::byte> key) {
-  return Encoded(
-      [&](std::span<std::byte> out) { return pg::EncodeBackendKeyData(pid, key, out); });
-}
-Bytes Ready(char status = 'I') {
-  return Encoded([&](std::span<std::byte> out) { return pg::EncodeReadyForQuery(status, out); });
-}
-Bytes CommandComplete(std::string_view tag) {
-  return Encoded([&](std::span<std::byte> out) { return pg::EncodeCommandComplete(tag, out); });
-}
 Bytes BackendError(std::string_view sqlstate, std::string_view message,
                    std::string_view detail = {}) {
   return Encoded([&](std::span<std::byte> out) {
@@ -327,13 +201,6 @@ Bytes CopyOutResponse(size_t columns) {
 Bytes CopyData(std::string_view data) { return Tagged('d', data); }
 Bytes CopyDone() { return Tagged('c', std::string_view()); }
 
-// The trust backend's whole start-up answer.
-Bytes TrustStartup() {
-  return Concat({AuthOk(), ParamStatus("server_version", "16.4"),
-                 ParamStatus("client_encoding", "UTF8"), KeyData(kBackendPid, kRealKey),
-                 Ready('I')});
-}
-
 // The rows of the five result sets of the catalog query (src/mask/catalog.cc CatalogQuery):
 //   0 columns:      oid, attnum, nspname, relname, attname, atttypid
 //   1 views:        oid, depth, viewdef, base oids ("1,2"), nspname, relname
@@ -382,56 +249,6 @@ Bytes CatalogAnswer(const CatalogRows& rows) {
 
 // ---- reading what the session sent -------------------------------------------------------------
 
-struct Msg {
-  char type = 0;
-  Bytes body;
-};
-
-std::vector<Msg> Frames(std::span<const std::byte> bytes) {
-  std::vector<Msg> out;
-  size_t at = 0;
-  while (bytes.size() - at >= 5) {
-    const uint32_t length = Load32(bytes.subspan(at + 1));
-    if (length < 4 || bytes.size() - at - 1 < length) {
-      break;
-    }
-    Msg msg;
-    msg.type = static_cast<char>(bytes[at]);
-    const auto body = bytes.subspan(at + 5, length - 4);
-    msg.body.assign(body.begin(), body.end());
-    out.push_back(std::move(msg));
-    at += 1 + length;
-  }
-  EXPECT_EQ(at, bytes.size()) << "trailing bytes after " << out.size() << " messages";
-  return out;
-}
-
-std::string Types(const std::vector<Msg>& msgs) {
-  std::string out;
-  for (const Msg& msg : msgs) {
-    out.push_back(msg.type);
-  }
-  return out;
-}
-std::string Types(std::span<const std::byte> bytes) { return Types(Frames(bytes)); }
-
-struct ErrorInfo {
-  std::string severity;
-  std::string code;
-  std::string message;
-  std::string detail;
-};
-ErrorInfo DecodeError(const Msg& msg) {
-  ErrorInfo info;
-  pg::ErrorResponse error;
-  EXPECT_EQ(pg::DecodeErrorResponse(msg.body, error), pg::InvalidReason::kNone);
-  info.severity = error.Find(pg::kFieldSeverity);
-  info.code = error.Find(pg::kFieldCode);
-  info.message = error.Find(pg::kFieldMessage);
-  info.detail = error.Find(pg::kFieldDetail);
-  return info;
-}
-
 // Readable byte strings in failure messages.
 std::string Printable(std::span<const std::byte> bytes) {
   std::string out;
@@ -446,39 +263,6 @@ std::string Printable(std::span<const std::byte> bytes) {
   return out;
 }
 #define EXPECT_BYTES_EQ(got, want) EXPECT_EQ(Printable(got), Printable(want))
-
-// ---------------------------------------------------------------------------------------------
-// Keys and tokens.
-
-EVP_PKEY* SigningKey() {
-  static EVP_PKEY* const key = [] {
-    absl::StatusOr<auth::EvpPkeyPtr> made = auth::GenerateEcP256Key();
-    JG_CHECK(made.ok());
-    return made->release();
-  }();
-  return key;
-}
-
-int64_t WallSeconds() { return static_cast<int64_t>(time(nullptr)); }
-int64_t WallMs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
-
-std::string Mint() {
-  const int64_t now = WallSeconds();
-  const std::string header = absl::StrCat(R"({"alg":"ES256","typ":"JWT","kid":")", kKid, R"("})");
-  const std::string payload = absl::StrCat(
-      R"({"ver":"2.0","iss":")", kIssuer, R"(","aud":")", kAudience,
-      R"(","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","oid":")", kSubject, R"(","sub":")",
-      kSubject, R"(","azp":"11112222-3333-4444-5555-666677778888","idtyp":"app",)",
-      R"("roles":["db.read"],"uti":"AbCdEf","iat":)", now - 60, R"(,"nbf":)", now - 60,
-      R"(,"exp":)", now + 3600, "}");
-  absl::StatusOr<std::string> token = auth::SignJwsJson(header, payload, SigningKey());
-  EXPECT_TRUE(token.ok()) << token.status();
-  return token.ok() ? *token : std::string();
-}
 
 // ---------------------------------------------------------------------------------------------
 // The environment.
@@ -506,67 +290,13 @@ std::string ConfigJson(std::string_view masking, std::string_view unmask) {
   })");
 }
 
-class PgSessionMaskTest : public ::testing::Test {
+class PgSessionMaskTest : public testing::PgSessionFixture {
  protected:
   // Builds the environment with `masking` as the config's "masking" object.
   void Configure(std::string_view masking, std::string_view unmask = {}) {
-    absl::StatusOr<config::Config> parsed =
-        config::Parse(ConfigJson(masking, unmask), "pg_session_mask_test.json");
-    ASSERT_TRUE(parsed.ok()) << parsed.status();
-    config_ = std::make_unique<config::Config>(*std::move(parsed));
-    absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(*config_);
-    ASSERT_TRUE(table.ok()) << table.status();
-    policy_ = *std::move(table);
-    ASSERT_NO_FATAL_FAILURE(PublishPolicies(*config_, 1));
-    absl::StatusOr<std::unique_ptr<grants::Store>> store =
-        grants::Store::Open(config_->grants, WallMs());
-    ASSERT_TRUE(store.ok()) << store.status();
-    grants_ = *std::move(store);
-
-    std::vector<auth::Key> keys(1);
-    keys[0].kid = kKid;
-    keys[0].family = auth::KeyFamily::kEcP256;
-    ASSERT_EQ(EVP_PKEY_up_ref(SigningKey()), 1);
-    keys[0].pkey.reset(SigningKey());
-    absl::StatusOr<std::shared_ptr<const auth::KeySet>> key_set =
-        auth::KeySet::FromKeys(std::move(keys));
-    ASSERT_TRUE(key_set.ok()) << key_set.status();
-    keys_ = auth::KeyProvider::FromKeySet(*std::move(key_set));
-    auth::ValidatorOptions options;
-    options.issuers = {kIssuer};
-    options.audiences = {kAudience};
-    validator_ = std::make_unique<auth::Validator>(std::move(options), keys_.get());
-    cancels_ = std::make_unique<CancelRegistry>(config_->limits.cancel_keys_max);
-
-    env_.config = config_.get();
-    env_.policy = policy_.get();
-    env_.policies = &policies_;
-    env_.grants = grants_.get();
-    env_.validator = validator_.get();
-    env_.keys = keys_.get();
-    env_.cancels = cancels_.get();
-    env_.listener_tls = {nullptr};
-    env_.resource_tls.assign(config_->resources.size(), nullptr);
-  }
-
-  void PublishPolicies(const config::Config& config, uint64_t generation) {
-    auto snapshot = std::make_shared<PolicySnapshot>();
-    snapshot->config = std::make_shared<const config::Config>(config);
-    absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(config);
-    ASSERT_TRUE(table.ok()) << table.status();
-    snapshot->table = *std::move(table);
-    absl::StatusOr<std::shared_ptr<const policy::RulesTable>> rules =
-        policy::RulesTable::Compile(config);
-    ASSERT_TRUE(rules.ok()) << rules.status();
-    snapshot->rules = *std::move(rules);
-    snapshot->generation = generation;
-    policies_.Publish(std::move(snapshot));
-  }
-
-  std::unique_ptr<PgSession> NewSession() {
-    auto session = std::make_unique<PgSession>(env_, nullptr, &stats_, 0);
-    session->Start(0, ++session_count_, "10.0.0.9:50000", kStartMs);
-    return session;
+    ASSERT_NO_FATAL_FAILURE(
+        ParseConfig(ConfigJson(masking, unmask), "pg_session_mask_test.json"));
+    ASSERT_NO_FATAL_FAILURE(BuildEnvironment());
   }
 
   // StartupMessage and password, then the backend connection and its trust start-up. Leaves in
@@ -626,16 +356,6 @@ class PgSessionMaskTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<config::Config> config_;
-  std::shared_ptr<const policy::Table> policy_;
-  PolicyPublisher policies_;
-  std::unique_ptr<grants::Store> grants_;
-  std::unique_ptr<auth::KeyProvider> keys_;
-  std::unique_ptr<auth::Validator> validator_;
-  std::unique_ptr<CancelRegistry> cancels_;
-  GatewayEnv env_;
-  SessionStats stats_;
-  uint64_t session_count_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -46,112 +46,23 @@
 #include "src/session/gateway_env.h"
 #include "src/tls/context.h"
 #include "src/tls/stream.h"
+#include "tests/session/pg_session_fixture.h"
 #include "tests/tls/test_certs.h"
 
 namespace jitgate::session {
-
-// gtest prints end reasons by name (found by ADL, so outside the unnamed namespace).
-void PrintTo(EndReason reason, std::ostream* os);
-void PrintTo(EndReason reason, std::ostream* os) { *os << EndReasonName(reason); }
-
 namespace {
 
 namespace pg = parsers::pg;
-using Bytes = std::vector<std::byte>;
+using namespace ::jitgate::session::testing;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kIssuer[] = "https://issuer.jitgate.test/v2.0";
-constexpr char kAudience[] = "api://jitgate";
-constexpr char kKid[] = "k1";
-constexpr char kSubject[] = "5a1b2c3d-0000-4000-8000-00000000a9e7";
 constexpr char kScramPassword[] = "pencil-of-the-gateway";
 constexpr uint32_t kInsecureListener = 0;
 constexpr uint32_t kTlsListener = 1;
-constexpr int64_t kStartMs = 1'000'000;  // the shard's monotonic clock, arbitrary origin
 
-// ---------------------------------------------------------------------------------------------
-// Bytes.
+// ---- client messages (the rest are in pg_session_fixture.h) -----------------------------------
 
-std::span<const std::byte> AsBytes(std::string_view text) {
-  return std::as_bytes(std::span(text.data(), text.size()));
-}
-std::string_view AsText(std::span<const std::byte> bytes) {
-  return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-void Put32(Bytes& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(std::byte(v >> shift));
-  }
-}
-void Put16(Bytes& out, uint16_t v) {
-  out.push_back(std::byte(v >> 8));
-  out.push_back(std::byte(v));
-}
-uint32_t Load32(std::span<const std::byte> p) {
-  return (std::to_integer<uint32_t>(p[0]) << 24) | (std::to_integer<uint32_t>(p[1]) << 16) |
-         (std::to_integer<uint32_t>(p[2]) << 8) | std::to_integer<uint32_t>(p[3]);
-}
-void Append(Bytes& out, std::span<const std::byte> more) {
-  out.insert(out.end(), more.begin(), more.end());
-}
-Bytes Concat(std::initializer_list<Bytes> parts) {
-  Bytes out;
-  for (const Bytes& part : parts) {
-    Append(out, part);
-  }
-  return out;
-}
-bool Contains(std::span<const std::byte> haystack, std::string_view needle) {
-  return AsText(haystack).find(needle) != std::string_view::npos;
-}
-
-Bytes Tagged(char type, std::span<const std::byte> body) {
-  Bytes out;
-  out.push_back(std::byte(type));
-  Put32(out, static_cast<uint32_t>(body.size() + 4));
-  Append(out, body);
-  return out;
-}
-Bytes Tagged(char type, std::string_view body) { return Tagged(type, AsBytes(body)); }
-
-// Everything a queue holds, consumed.
-Bytes Drain(ByteQueue& queue) {
-  Bytes out;
-  for (;;) {
-    const std::span<const std::byte> front = queue.Front();
-    if (front.empty()) {
-      break;
-    }
-    Append(out, front);
-    queue.Consume(front.size());
-  }
-  EXPECT_TRUE(queue.empty());
-  return out;
-}
-
-// ---- client messages ---------------------------------------------------------------------------
-
-using Params = std::vector<std::pair<std::string, std::string>>;
-
-Bytes StartupPacket(const Params& params, uint32_t version = pg::kProtocolVersion30) {
-  Bytes body;
-  Put32(body, version);
-  for (const auto& [name, value] : params) {
-    Append(body, AsBytes(name));
-    body.push_back(std::byte{0});
-    Append(body, AsBytes(value));
-    body.push_back(std::byte{0});
-  }
-  body.push_back(std::byte{0});
-  Bytes out;
-  Put32(out, static_cast<uint32_t>(body.size() + 4));
-  Append(out, body);
-  return out;
-}
-Bytes Startup(std::string_view database) {
-  return StartupPacket({{"user", "agent"}, {"database", std::string(database)}});
-}
 Bytes RequestPacket(uint32_t code) {
   Bytes out;
   Put32(out, 8);
@@ -166,43 +77,9 @@ Bytes CancelPacket(uint32_t pid, std::span<const std::byte> key) {
   Append(out, key);
   return out;
 }
-Bytes Password(std::string_view token) {
-  const std::span<const std::byte> text = AsBytes(token);
-  Bytes body(text.begin(), text.end());
-  body.push_back(std::byte{0});
-  return Tagged('p', body);
-}
-Bytes Query(std::string_view sql) {
-  const std::span<const std::byte> text = AsBytes(sql);
-  Bytes body(text.begin(), text.end());
-  body.push_back(std::byte{0});
-  return Tagged('Q', body);
-}
 
 // ---- backend messages --------------------------------------------------------------------------
 
-template <typename Encode>
-Bytes Encoded(Encode encode) {
-  Bytes out(4096);
-  const size_t size = encode(std::span(out));
-  EXPECT_GT(size, 0u);
-  out.resize(size);
-  return out;
-}
-Bytes AuthOk() {
-  return Encoded([](std::span<std::byte> out) { return pg::EncodeAuthenticationOk(out); });
-}
-Bytes ParamStatus(std::string_view name, std::string_view value) {
-  return Encoded(
-      [&](std::span<std::byte> out) { return pg::EncodeParameterStatus(name, value, out); });
-}
-Bytes KeyData(uint32_t pid, std::span<const std::byte> key) {
-  return Encoded(
-      [&](std::span<std::byte> out) { return pg::EncodeBackendKeyData(pid, key, out); });
-}
-Bytes Ready(char status = 'I') {
-  return Encoded([&](std::span<std::byte> out) { return pg::EncodeReadyForQuery(status, out); });
-}
 Bytes BackendError(std::string_view sqlstate, std::string_view message) {
   return Encoded([&](std::span<std::byte> out) {
     pg::ErrorFields fields;
@@ -221,77 +98,12 @@ Bytes DataRow(const std::vector<std::string>& columns) {
   }
   return Tagged('D', body);
 }
-Bytes CommandComplete(std::string_view tag) {
-  return Encoded([&](std::span<std::byte> out) { return pg::EncodeCommandComplete(tag, out); });
-}
-
-constexpr std::array<std::byte, 4> kRealKey = {std::byte{0xde}, std::byte{0xad}, std::byte{0xbe},
-                                               std::byte{0xef}};
-constexpr uint32_t kBackendPid = 4242;
-
-// The trust backend's whole start-up answer.
-Bytes TrustStartup(uint32_t pid = kBackendPid) {
-  return Concat({AuthOk(), ParamStatus("server_version", "16.4"),
-                 ParamStatus("client_encoding", "UTF8"), KeyData(pid, kRealKey), Ready('I')});
-}
 
 // ---- reading what the session sent -------------------------------------------------------------
-
-struct Msg {
-  char type = 0;
-  Bytes body;
-};
-
-// Splits tagged messages; fails the test on trailing bytes.
-std::vector<Msg> Frames(std::span<const std::byte> bytes) {
-  std::vector<Msg> out;
-  size_t at = 0;
-  while (bytes.size() - at >= 5) {
-    const uint32_t length = Load32(bytes.subspan(at + 1));
-    if (length < 4 || bytes.size() - at - 1 < length) {
-      break;
-    }
-    Msg msg;
-    msg.type = static_cast<char>(bytes[at]);
-    const auto body = bytes.subspan(at + 5, length - 4);
-    msg.body.assign(body.begin(), body.end());
-    out.push_back(std::move(msg));
-    at += 1 + length;
-  }
-  EXPECT_EQ(at, bytes.size()) << "trailing bytes after " << out.size() << " messages";
-  return out;
-}
-
-std::string Types(const std::vector<Msg>& msgs) {
-  std::string out;
-  for (const Msg& msg : msgs) {
-    out.push_back(msg.type);
-  }
-  return out;
-}
 
 uint32_t AuthCode(const Msg& msg) {
   EXPECT_EQ(msg.type, 'R');
   return msg.body.size() >= 4 ? Load32(msg.body) : 0xffffffffu;
-}
-
-struct ErrorInfo {
-  std::string severity;
-  std::string code;
-  std::string message;
-  std::string detail;
-};
-
-ErrorInfo DecodeError(const Msg& msg) {
-  ErrorInfo info;
-  EXPECT_EQ(msg.type, 'E');
-  pg::ErrorResponse error;
-  EXPECT_EQ(pg::DecodeErrorResponse(msg.body, error), pg::InvalidReason::kNone);
-  info.severity = error.Find(pg::kFieldSeverity);
-  info.code = error.Find(pg::kFieldCode);
-  info.message = error.Find(pg::kFieldMessage);
-  info.detail = error.Find(pg::kFieldDetail);
-  return info;
 }
 
 // The one ErrorResponse the session sent the client.
@@ -335,16 +147,8 @@ std::string Find(const Params& params, std::string_view name) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys and tokens.
+// Keys and tokens: a second EC key, which the environment's key set does not hold.
 
-EVP_PKEY* SigningKey() {
-  static EVP_PKEY* const key = [] {
-    absl::StatusOr<auth::EvpPkeyPtr> made = auth::GenerateEcP256Key();
-    JG_CHECK(made.ok());
-    return made->release();
-  }();
-  return key;
-}
 EVP_PKEY* OtherKey() {
   static EVP_PKEY* const key = [] {
     absl::StatusOr<auth::EvpPkeyPtr> made = auth::GenerateEcP256Key();
@@ -352,37 +156,6 @@ EVP_PKEY* OtherKey() {
     return made->release();
   }();
   return key;
-}
-
-int64_t WallSeconds() { return static_cast<int64_t>(time(nullptr)); }
-int64_t WallMs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct TokenSpec {
-  EVP_PKEY* key = nullptr;  // null: SigningKey()
-  std::string kid = kKid;
-  std::string subject = kSubject;
-  std::string role = "db.read";
-  int64_t lifetime_s = 3600;
-};
-
-std::string Mint(const TokenSpec& spec = {}) {
-  const int64_t now = WallSeconds();
-  const std::string header =
-      absl::StrCat(R"({"alg":"ES256","typ":"JWT","kid":")", spec.kid, R"("})");
-  const std::string payload = absl::StrCat(
-      R"({"ver":"2.0","iss":")", kIssuer, R"(","aud":")", kAudience,
-      R"(","tid":"72f988bf-86f1-41af-91ab-2d7cd011db47","oid":")", spec.subject, R"(","sub":")",
-      spec.subject, R"(","azp":"11112222-3333-4444-5555-666677778888","idtyp":"app",)",
-      R"("roles":[")", spec.role, R"("],"uti":"AbCdEf","iat":)", now - 60, R"(,"nbf":)", now - 60,
-      R"(,"exp":)", now + spec.lifetime_s, "}");
-  absl::StatusOr<std::string> token =
-      auth::SignJwsJson(header, payload, spec.key != nullptr ? spec.key : SigningKey());
-  EXPECT_TRUE(token.ok()) << token.status();
-  return token.ok() ? *token : std::string();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -556,42 +329,17 @@ std::string ConfigJson(const std::string& cert, const std::string& key) {
   })");
 }
 
-class PgSessionTest : public ::testing::Test {
+class PgSessionTest : public testing::PgSessionFixture {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<tls::testing::TestPki>> pki = tls::testing::TestPki::Create();
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = *std::move(pki);
-    absl::StatusOr<config::Config> parsed = config::Parse(
-        ConfigJson(pki_->server_cert_path(), pki_->server_key_path()), "pg_session_test.json");
-    ASSERT_TRUE(parsed.ok()) << parsed.status();
-    config_ = std::make_unique<config::Config>(*std::move(parsed));
+    ASSERT_NO_FATAL_FAILURE(ParseConfig(
+        ConfigJson(pki_->server_cert_path(), pki_->server_key_path()), "pg_session_test.json"));
     config_->resources[ResourceIndex("ledger")].password = kScramPassword;
     config_->resources[ResourceIndex("secure")].password = kScramPassword;
-
-    absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(*config_);
-    ASSERT_TRUE(table.ok()) << table.status();
-    policy_ = *std::move(table);
-    ASSERT_NO_FATAL_FAILURE(PublishPolicies(*config_, 1));
-    absl::StatusOr<std::unique_ptr<grants::Store>> store =
-        grants::Store::Open(config_->grants, WallMs());
-    ASSERT_TRUE(store.ok()) << store.status();
-    grants_ = *std::move(store);
-
-    std::vector<auth::Key> keys(1);
-    keys[0].kid = kKid;
-    keys[0].family = auth::KeyFamily::kEcP256;
-    ASSERT_EQ(EVP_PKEY_up_ref(SigningKey()), 1);
-    keys[0].pkey.reset(SigningKey());
-    absl::StatusOr<std::shared_ptr<const auth::KeySet>> key_set =
-        auth::KeySet::FromKeys(std::move(keys));
-    ASSERT_TRUE(key_set.ok()) << key_set.status();
-    keys_ = auth::KeyProvider::FromKeySet(*std::move(key_set));
-    auth::ValidatorOptions options;
-    options.issuers = {kIssuer};
-    options.audiences = {kAudience};
-    validator_ = std::make_unique<auth::Validator>(std::move(options), keys_.get());
-    cancels_ = std::make_unique<CancelRegistry>(config_->limits.cancel_keys_max);
+    ASSERT_NO_FATAL_FAILURE(BuildEnvironment());
 
     tls::ServerOptions server_options;
     server_options.cert_path = pki_->server_cert_path();
@@ -599,37 +347,13 @@ class PgSessionTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<tls::Context>> server = tls::Context::Server(server_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_tls_ = *std::move(server);
-
-    env_.config = config_.get();
-    env_.policy = policy_.get();
-    env_.policies = &policies_;
-    env_.grants = grants_.get();
-    env_.validator = validator_.get();
-    env_.keys = keys_.get();
-    env_.cancels = cancels_.get();
     env_.listener_tls = {nullptr, server_tls_.get()};
     tls::ClientOptions client_options;
     client_options.verify = tls::ClientOptions::Verify::kNone;  // "tls": "require"
     absl::StatusOr<std::unique_ptr<tls::Context>> backend = tls::Context::Client(client_options);
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_tls_ = *std::move(backend);
-    env_.resource_tls.assign(config_->resources.size(), nullptr);
     env_.resource_tls[ResourceIndex("secure")] = backend_tls_.get();
-  }
-
-  // Compiles `config`'s policies and publishes them as generation `generation`.
-  void PublishPolicies(const config::Config& config, uint64_t generation) {
-    auto snapshot = std::make_shared<PolicySnapshot>();
-    snapshot->config = std::make_shared<const config::Config>(config);
-    absl::StatusOr<std::shared_ptr<const policy::Table>> table = policy::Table::Compile(config);
-    ASSERT_TRUE(table.ok()) << table.status();
-    snapshot->table = *std::move(table);
-    absl::StatusOr<std::shared_ptr<const policy::RulesTable>> rules =
-        policy::RulesTable::Compile(config);
-    ASSERT_TRUE(rules.ok()) << rules.status();
-    snapshot->rules = *std::move(rules);
-    snapshot->generation = generation;
-    policies_.Publish(std::move(snapshot));
   }
 
   uint32_t ResourceIndex(std::string_view name) const {
@@ -640,13 +364,6 @@ class PgSessionTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no resource " << name;
     return 0;
-  }
-
-  std::unique_ptr<PgSession> NewSession(uint32_t listener = kInsecureListener,
-                                        auth::TokenCache* cache = nullptr) {
-    auto session = std::make_unique<PgSession>(env_, cache, &stats_, 0);
-    session->Start(listener, ++session_count_, "10.0.0.9:50000", kStartMs);
-    return session;
   }
 
   // StartupMessage for `database`, then the password `token`: expects the cleartext password
@@ -704,18 +421,8 @@ class PgSessionTest : public ::testing::Test {
   }
 
   std::unique_ptr<tls::testing::TestPki> pki_;
-  std::unique_ptr<config::Config> config_;
-  std::shared_ptr<const policy::Table> policy_;
-  PolicyPublisher policies_;
-  std::unique_ptr<grants::Store> grants_;
-  std::unique_ptr<auth::KeyProvider> keys_;
-  std::unique_ptr<auth::Validator> validator_;
-  std::unique_ptr<CancelRegistry> cancels_;
   std::unique_ptr<tls::Context> server_tls_;
   std::unique_ptr<tls::Context> backend_tls_;
-  GatewayEnv env_;
-  SessionStats stats_;
-  uint64_t session_count_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -748,7 +455,7 @@ TEST_F(PgSessionTest, InsecureLoginToForwarding) {
   EXPECT_EQ(session->backend_address().text, "127.0.0.1:5432");
   ASSERT_NE(session->identity(), nullptr);
   EXPECT_EQ(session->identity()->subject, kSubject);
-  EXPECT_THAT(std::string(session->grant_id()), testing::StartsWith("g-"));
+  EXPECT_THAT(std::string(session->grant_id()), ::testing::StartsWith("g-"));
   EXPECT_EQ(stats_.tokens_validated, 1u);
   EXPECT_EQ(stats_.grants_issued, 1u);
 
@@ -1079,7 +786,7 @@ TEST_F(PgSessionTest, TlsListenerLoginAndEncryptedForwarding) {
   ASSERT_NO_FATAL_FAILURE(client.Exchange(*session, kStartMs));
   ASSERT_TRUE(client.stream().handshake_done());
   ASSERT_EQ(session->end(), EndReason::kNone) << EndReasonName(session->end());
-  EXPECT_THAT(std::string(session->tls_version()), testing::StartsWith("TLSv1."));
+  EXPECT_THAT(std::string(session->tls_version()), ::testing::StartsWith("TLSv1."));
 
   const std::string token = Mint();
   ASSERT_NO_FATAL_FAILURE(client.Send(Startup("orders")));
@@ -2192,15 +1899,6 @@ TEST_F(PgSessionTest, InvalidBackendFrameWhileForwarding) {
 // Guardrails: refused statements are replaced by a marker the database fails on, and its error
 // by the refusal.
 
-Bytes Parse(std::string_view name, std::string_view sql) {
-  Bytes body;
-  Append(body, AsBytes(name));
-  body.push_back(std::byte{0});
-  Append(body, AsBytes(sql));
-  body.push_back(std::byte{0});
-  Put16(body, 0);
-  return Tagged('P', body);
-}
 Bytes BindUnnamed() {
   Bytes body;
   body.push_back(std::byte{0});  // portal
@@ -2216,7 +1914,6 @@ Bytes ExecuteUnnamed() {
   Put32(body, 0);
   return Tagged('E', body);
 }
-Bytes Sync() { return Tagged('S', std::string_view()); }
 Bytes FunctionCallMessage(uint32_t oid) {
   Bytes body;
   Put32(body, oid);
