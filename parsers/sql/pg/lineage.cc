@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "parsers/sql/pg/internal.h"
+
 namespace jitgate::parsers::sql::pg {
 namespace {
 
@@ -40,11 +42,9 @@ constexpr std::string_view kUnnamed = "?column?";
 
 using Names = std::vector<std::string>;
 
-std::string_view View(const char* text) { return text == nullptr ? std::string_view() : text; }
-
-const ProtobufCMessage* AsMessage(const void* message) {
-  return static_cast<const ProtobufCMessage*>(message);
-}
+using internal::AsMessage;
+using internal::NodeString;
+using internal::View;
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -73,51 +73,16 @@ void AddNames(Names* names, const Names& more) {
   }
 }
 
-// The String value of a Node, or empty.
-std::string_view NodeString(const PgQuery__Node* node) {
-  if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_STRING &&
-      node->string != nullptr) {
-    return View(node->string->sval);
-  }
-  return {};
-}
-
 // Calls fn(child) for every non-null message-typed field of `message`: a singular field, each
-// item of a repeated field, or the active member of a oneof. Reads protobuf-c's field layout.
+// item of a repeated field, or the active member of a oneof.
 template <typename Fn>
 void ForEachChild(const ProtobufCMessage* message, Fn&& fn) {
-  const ProtobufCMessageDescriptor* descriptor = message->descriptor;
-  const char* base = reinterpret_cast<const char*>(message);
-  for (unsigned i = 0; i < descriptor->n_fields; ++i) {
-    const ProtobufCFieldDescriptor& field = descriptor->fields[i];
-    if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-      continue;
+  internal::ForEachChildMessage(message, [&](const ProtobufCMessage* child) {
+    if (child != nullptr) {
+      fn(child);
     }
-    if ((field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0) {
-      uint32_t active = 0;
-      std::memcpy(&active, base + field.quantifier_offset, sizeof(active));
-      if (active != field.id) {
-        continue;
-      }
-    }
-    if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t count = 0;
-      std::memcpy(&count, base + field.quantifier_offset, sizeof(count));
-      const ProtobufCMessage* const* items = nullptr;
-      std::memcpy(&items, base + field.offset, sizeof(items));
-      for (size_t k = 0; k < count && items != nullptr; ++k) {
-        if (items[k] != nullptr) {
-          fn(items[k]);
-        }
-      }
-    } else {
-      const ProtobufCMessage* child = nullptr;
-      std::memcpy(&child, base + field.offset, sizeof(child));
-      if (child != nullptr) {
-        fn(child);
-      }
-    }
-  }
+    return true;
+  });
 }
 
 // What a value may carry. Invariant: column.empty() || names == {column}.

@@ -19,12 +19,6 @@ namespace {
 // libpg_query itself stops far earlier (stack depth); this only keeps our recursion bounded.
 constexpr int kDepthMax = 3000;
 
-std::string_view View(const char* text) { return text == nullptr ? std::string_view() : text; }
-
-const ProtobufCMessage* AsMessage(const void* message) {
-  return static_cast<const ProtobufCMessage*>(message);
-}
-
 // ASCII case-insensitive comparison of an unquoted word with a lower-case keyword.
 bool IsKeyword(std::string_view word, std::string_view keyword) {
   if (word.size() != keyword.size()) {
@@ -36,53 +30,6 @@ bool IsKeyword(std::string_view word, std::string_view keyword) {
     }
   }
   return true;
-}
-
-// The String value of a Node, or empty.
-std::string_view NodeString(const PgQuery__Node* node) {
-  if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_STRING && node->string) {
-    return View(node->string->sval);
-  }
-  return {};
-}
-
-// Calls fn(child) for every message-typed field of `message`: a singular field (child may be
-// null), each item of a repeated field, or the active member of a oneof. Stops when fn returns
-// false. The one place the walk reads protobuf-c's field layout.
-template <typename Fn>
-void ForEachChildMessage(const ProtobufCMessage* message, Fn&& fn) {
-  const ProtobufCMessageDescriptor* descriptor = message->descriptor;
-  const char* base = reinterpret_cast<const char*>(message);
-  for (unsigned i = 0; i < descriptor->n_fields; ++i) {
-    const ProtobufCFieldDescriptor& field = descriptor->fields[i];
-    if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-      continue;
-    }
-    if (field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-      uint32_t active = 0;
-      std::memcpy(&active, base + field.quantifier_offset, sizeof(active));
-      if (active != field.id) {
-        continue;
-      }
-    }
-    if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-      size_t count = 0;
-      std::memcpy(&count, base + field.quantifier_offset, sizeof(count));
-      const ProtobufCMessage* const* items = nullptr;
-      std::memcpy(&items, base + field.offset, sizeof(items));
-      for (size_t k = 0; k < count && items != nullptr; ++k) {
-        if (!fn(items[k])) {
-          return;
-        }
-      }
-    } else {
-      const ProtobufCMessage* child = nullptr;
-      std::memcpy(&child, base + field.offset, sizeof(child));
-      if (!fn(child)) {
-        return;
-      }
-    }
-  }
 }
 
 class TreeWalker {
