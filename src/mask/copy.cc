@@ -611,6 +611,15 @@ CopyMasker::Cell CopyMasker::MaskCell(size_t index, std::span<const std::byte> v
   return outcome == MaskOutcome::kNull ? Cell::kNull : Cell::kValue;
 }
 
+bool CopyMasker::KeepsTextRow(const std::byte* p, size_t content_size) const {
+  // An empty line is a row of no fields for an empty plan (COPY of zero columns), else one field.
+  const bool no_fields = content_size == 0 && columns_.empty();
+  // Without masking columns only extra fields change anything; fewer raw delimiters than
+  // columns (escaped ones included) means there are none.
+  return no_fields || (!any_masking_ && !columns_.empty() &&
+                       !HasAtLeast(p, content_size, options_.delimiter, columns_.size()));
+}
+
 bool CopyMasker::EmitTextRow(std::span<const std::byte> row, bool terminated,
                              std::vector<std::byte>* out) {
   const std::byte* p = row.data();
@@ -626,13 +635,7 @@ bool CopyMasker::EmitTextRow(std::span<const std::byte> row, bool terminated,
   }
   const char delimiter = options_.delimiter;
   RowWriter writer(row, out);
-  // An empty line is a row of no fields for an empty plan (COPY of zero columns), else one field.
-  const bool no_fields = content_size == 0 && columns_.empty();
-  // Without masking columns only extra fields change anything; fewer raw delimiters than
-  // columns (escaped ones included) means there are none.
-  const bool keep_all = no_fields || (!any_masking_ && !columns_.empty() &&
-                                      !HasAtLeast(p, content_size, delimiter, columns_.size()));
-  if (keep_all) {
+  if (KeepsTextRow(p, content_size)) {
     return writer.Finish();
   }
   size_t begin = 0;
@@ -676,10 +679,7 @@ bool CopyMasker::EmitCsvRow(std::span<const std::byte> row, bool terminated,
   const char quote = options_.quote;
   const char escape = options_.escape;
   RowWriter writer(row, out);
-  const bool no_fields = content_size == 0 && columns_.empty();
-  const bool keep_all = no_fields || (!any_masking_ && !columns_.empty() &&
-                                      !HasAtLeast(p, content_size, delimiter, columns_.size()));
-  if (keep_all) {
+  if (KeepsTextRow(p, content_size)) {
     return writer.Finish();
   }
   size_t begin = 0;

@@ -146,6 +146,9 @@ class CopyMasker {
   bool EmitTextRow(std::span<const std::byte> row, bool terminated, std::vector<std::byte>* out);
   bool EmitCsvRow(std::span<const std::byte> row, bool terminated, std::vector<std::byte>* out);
   bool EmitBinaryTuple(std::span<const std::byte> row, std::vector<std::byte>* out);
+  // True when a text or CSV row of `content_size` bytes (its line ending excluded) goes out as
+  // it came: no fields for an empty plan, or no masking column and no field beyond the plan's.
+  bool KeepsTextRow(const std::byte* p, size_t content_size) const;
   // Applies the plan to the non-NULL value of field `index`; kValue leaves it in masked_.
   Cell MaskCell(size_t index, std::span<const std::byte> value, int16_t format);
   bool Masks(size_t index) const;
