@@ -27,6 +27,7 @@
 #include "jitgate/parsers/sql/pg/lineage.h"
 #include "jitgate/parsers/sql/pg/split.h"
 #include "src/common/log.h"
+#include "src/session/guard.h"
 #include "src/session/pg_session.h"
 #include "src/session/pg_session_internal.h"
 #include "src/session/pg_session_mask.h"
@@ -44,6 +45,8 @@ constexpr size_t kLineageStatementsMax = 64;
 constexpr size_t kExpectsMax = 65536;
 // Prepared statements and portals remembered per session.
 constexpr size_t kStatementsMax = 4096;
+// Statement shapes whose lineage a session remembers (cleared when full).
+constexpr size_t kLineageCacheMax = 512;
 
 void AppendTagged(char type, std::span<const std::byte> payload, std::vector<std::byte>* out) {
   const size_t at = out->size();
@@ -217,7 +220,8 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
   }
   const sqlpg::LexMode mode{.standard_conforming_strings = standard_strings_};
   std::array<sqlpg::StatementSpan, kLineageStatementsMax> spans;
-  const sqlpg::SplitResult split = sqlpg::SplitStatements(sql, mode, 0, spans);
+  const sqlpg::SplitResult split =
+      sqlpg::SplitStatements(sql, mode, guard_->cache.seed(), spans);
   const std::vector<std::string> no_names;
   const sqlpg::SensitiveNames names =
       catalog != nullptr ? catalog->names() : sqlpg::SensitiveNames{no_names, no_names};
@@ -229,7 +233,30 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
   }
   for (uint32_t s = 0; s < split.count; ++s) {
     const std::string_view text = sql.substr(spans[s].offset, spans[s].length);
-    const sqlpg::Lineage lineage = sqlpg::AnalyzeLineage(text, mode, names);
+    // Literal values do not change a statement's lineage, except COPY's options (a DELIMITER
+    // is a literal): those, and texts that did not parse, are analysed every time.
+    const uint64_t key = spans[s].fingerprint ^ (standard_strings_ ? 0 : 0x9e3779b97f4a7c15ull);
+    const bool cacheable =
+        spans[s].fingerprint != 0 && !internal::ContainsIgnoreCase(text, "copy");
+    sqlpg::Lineage analysed;
+    const sqlpg::Lineage* found = nullptr;
+    if (cacheable) {
+      auto it = mask_->lineage_cache.find(key);
+      if (it != mask_->lineage_cache.end() && it->second.token_count == spans[s].token_count) {
+        found = &it->second.lineage;
+      }
+    }
+    if (found == nullptr) {
+      analysed = sqlpg::AnalyzeLineage(text, mode, names);
+      found = &analysed;
+      if (cacheable && analysed.parsed) {
+        if (mask_->lineage_cache.size() >= kLineageCacheMax) {
+          mask_->lineage_cache.clear();
+        }
+        mask_->lineage_cache[key] = MaskState::CachedLineage{spans[s].token_count, analysed};
+      }
+    }
+    const sqlpg::Lineage& lineage = *found;
     mask::Derivation one;
     one.known = true;
     mask_->written.insert(mask_->written.end(), lineage.written.begin(), lineage.written.end());

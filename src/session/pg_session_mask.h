@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "jitgate/parsers/sql/pg/lineage.h"
 #include "src/mask/catalog.h"
 #include "src/mask/copy.h"
 #include "src/mask/plan.h"
@@ -70,6 +71,13 @@ struct MaskState {
   uint64_t rows_masked = 0;
   mask::CopyMasker copy;
   bool copy_active = false;
+  // Lineage per statement shape (fingerprint, seeded per process, and token count): a repeated
+  // statement is not parsed again. Per session (the analysis depends on its catalog).
+  struct CachedLineage {
+    uint32_t token_count = 0;
+    parsers::sql::pg::Lineage lineage;
+  };
+  absl::flat_hash_map<uint64_t, CachedLineage> lineage_cache;
   std::vector<std::byte> scratch;
   // The statement just analysed writes these masked columns' values somewhere (lineage.h
   // `written`): it is refused.
