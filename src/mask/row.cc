@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "jitgate/check.h"
 #include "jitgate/parsers/pg/backend.h"
 
@@ -205,6 +206,7 @@ bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, con
   const size_t frame_start = out->size();
   bool changed = false;
   size_t run_start = 0;  // untouched bytes [run_start, value_start) not yet copied (changed)
+  absl::InlinedVector<uint16_t, 16> masked;  // columns masked in this row
   size_t offset = 0;
   // Columns before the first active one are only walked (unless the row does not fit the plan).
   const size_t skip = mismatch ? 0 : std::min<size_t>(plan.first_active, count);
@@ -307,9 +309,7 @@ bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, con
       StoreU32(out->data() + length_at, static_cast<uint32_t>(out->size() - length_at - 4));
     }
     run_start = offset;
-    if (!masked_counts.empty()) {
-      ++masked_counts[std::min(i, masked_counts.size() - 1)];
-    }
+    masked.push_back(static_cast<uint16_t>(i));
   }
   if (offset != raw_size) {
     if (changed) {
@@ -319,6 +319,12 @@ bool MaskDataRow(const ResultPlan& plan, std::span<const std::byte> payload, con
   }
   if (!changed) {
     return false;
+  }
+  // Counted only now: a row that turns out malformed is not forwarded, and counts nothing.
+  if (!masked_counts.empty()) {
+    for (uint16_t i : masked) {
+      ++masked_counts[std::min<size_t>(i, masked_counts.size() - 1)];
+    }
   }
   out->insert(out->end(), raw + run_start, raw + raw_size);
   StoreU32(out->data() + frame_start + 1, static_cast<uint32_t>(out->size() - frame_start - 1));

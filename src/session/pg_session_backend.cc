@@ -570,8 +570,14 @@ size_t PgSession::InspectDown(std::span<const std::byte> bytes, int64_t now_ms) 
   if (end_ != EndReason::kNone) {
     return 0;
   }
-  const size_t forward = WalkDown(bytes, to_client_.empty());
+  size_t forward = WalkDown(bytes, to_client_.empty());
   if (end_ == EndReason::kNone && !edit_out_.empty()) {
+    if (forward > 0 && forward <= internal::kCoalesceMax) {
+      // A short unchanged prefix (a RowDescription before a masked row) is copied in front of
+      // the rest, so the client gets one send instead of two (each costs a TCP segment).
+      to_client_.Append(bytes.first(forward));
+      forward = 0;
+    }
     to_client_.Append(edit_out_);
   }
   if (mask_fail_pending_ && end_ == EndReason::kNone) {

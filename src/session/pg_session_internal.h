@@ -37,6 +37,9 @@ inline constexpr size_t kErrorMessageSizeMax = 2048;
 inline constexpr size_t kClientParamsMax = 64;
 // Backend start-up messages (ParameterStatus etc.) gathered before ReadyForQuery.
 inline constexpr size_t kBackendStartupBytesMax = 64 * 1024;
+// A zero-copy prefix at most this long is copied in front of the session's own bytes rather
+// than sent on its own (one send, not two, for a short answer the masker changed).
+inline constexpr size_t kCoalesceMax = 16 * 1024;
 // The largest message of the masker's catalog answer (a view definition).
 inline constexpr size_t kCatalogFrameMax = 8 * 1024 * 1024;
 // After a grant ends, a message in flight to the client gets this long to finish before the

@@ -201,14 +201,23 @@ mask::Derivation PgSession::DeriveStatement(std::string_view sql, sqlpg::CopyInf
   mask_->written.clear();
   const mask::CatalogSnapshot* catalog = mask_->catalog.get();
   // Cheap test first: does the text name anything sensitive, or a tainted cursor, or COPY?
-  bool mentions = internal::ContainsIgnoreCase(sql, "copy");
+  // One lower-cased copy of the text, then a memchr-driven find per name (names are folded).
+  std::string& lowered = mask_->lowered;
+  lowered.assign(sql.data(), sql.size());
+  for (char& c : lowered) {
+    c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
+  }
+  const auto mentioned = [&](std::string_view name) {
+    return lowered.find(name.data(), 0, name.size()) != std::string::npos;
+  };
+  bool mentions = mentioned("copy");
   bool relation_named = false;
   if (catalog != nullptr) {
     for (const std::string& name : catalog->sensitive_columns) {
-      mentions = mentions || internal::ContainsIgnoreCase(sql, name);
+      mentions = mentions || mentioned(name);
     }
     for (const std::string& name : catalog->sensitive_relations) {
-      relation_named = relation_named || internal::ContainsIgnoreCase(sql, name);
+      relation_named = relation_named || mentioned(name);
     }
     mentions = mentions || relation_named;
   }

@@ -79,6 +79,7 @@ struct MaskState {
   };
   absl::flat_hash_map<uint64_t, CachedLineage> lineage_cache;
   std::vector<std::byte> scratch;
+  std::string lowered;  // DeriveStatement's lower-cased copy of a statement (reused)
   // The statement just analysed writes these masked columns' values somewhere (lineage.h
   // `written`): it is refused.
   std::vector<std::string> written;

@@ -909,12 +909,25 @@ TEST_F(PgSessionMaskTest, ResultWithNothingToMaskIsForwardedFromTheChunk) {
   EXPECT_EQ(session->InspectDown(clean, kStartMs), clean.size());
   EXPECT_TRUE(session->to_client().empty());
 
-  // A result that masks: the chunk goes on up to the first changed row, the rest is copied.
+  // A result that masks: the chunk goes on up to the first changed row, the rest is copied;
+  // a prefix that short (under kCoalesceMax) is copied too, so the client gets one send.
   (void)Up(*session, Query("select id, email from customers"));
   const Bytes head = Concat({RowDescription({kId, kEmail}), DataRow({"1", std::nullopt})});
   const Bytes tail = Concat({CommandComplete("SELECT 2"), Ready('I')});
   const Bytes masked = Concat({head, DataRow({"2", "bob@example.org"}), tail});
-  EXPECT_EQ(session->InspectDown(masked, kStartMs), head.size());
+  EXPECT_EQ(session->InspectDown(masked, kStartMs), 0u);
+  EXPECT_BYTES_EQ(Drain(session->to_client()),
+                  Concat({head, DataRow({"2", "****"}), tail}));
+  // A long unchanged prefix still goes on from the chunk.
+  (void)Up(*session, Query("select id, email from customers"));
+  Bytes long_head = RowDescription({kId, kEmail});
+  for (int i = 0; i < 1200; ++i) {
+    const Bytes row = DataRow({std::to_string(i), std::nullopt});
+    long_head.insert(long_head.end(), row.begin(), row.end());
+  }
+  ASSERT_GT(long_head.size(), 16u * 1024);
+  const Bytes long_masked = Concat({long_head, DataRow({"2", "bob@example.org"}), tail});
+  EXPECT_EQ(session->InspectDown(long_masked, kStartMs), long_head.size());
   EXPECT_BYTES_EQ(Drain(session->to_client()), Concat({DataRow({"2", "****"}), tail}));
 
   // Back to zero copy for the next clean result.
