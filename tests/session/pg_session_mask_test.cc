@@ -793,6 +793,29 @@ TEST_F(PgSessionMaskTest, CopyToStdoutRowsAreMaskedAndReframed) {
   EXPECT_EQ(session->end(), EndReason::kNone);
 }
 
+TEST_F(PgSessionMaskTest, CopyOptionsAreNotTakenFromAnEarlierStatementOfTheSameShape) {
+  // Lineage is cached by statement shape, and a DELIMITER is a literal: two COPYs that differ
+  // only in it must each be cut by their own delimiter.
+  ASSERT_NO_FATAL_FAILURE(Configure(kColumnMasking));
+  std::unique_ptr<PgSession> session = NewSession();
+  ASSERT_NO_FATAL_FAILURE(ReachForwardingWithCatalog(*session));
+  const auto copy = [&](const std::string& sql, const std::string& row,
+                        const std::string& want) {
+    (void)Up(*session, Query(sql));
+    const Bytes got = Down(*session, Concat({CopyOutResponse(4), CopyData(row), CopyDone(),
+                                            CommandComplete("COPY 1"), Ready('I')}));
+    EXPECT_BYTES_EQ(got, Concat({CopyOutResponse(4), CopyData(want), CopyDone(),
+                                 CommandComplete("COPY 1"), Ready('I')}))
+        << sql;
+  };
+  copy("COPY customers TO STDOUT (DELIMITER '|')", "1|alice@example.com|Alice|5000\n",
+       "1|****|Alice|0\n");
+  copy("COPY customers TO STDOUT (DELIMITER ';')", "1;alice@example.com;Alice;5000\n",
+       "1;****;Alice;0\n");
+  copy("COPY customers TO STDOUT (DELIMITER '|')", "1|bob@example.org|Bob|7\n",
+       "1|****|Bob|0\n");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. A row too large to hold.
 
