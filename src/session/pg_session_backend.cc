@@ -572,9 +572,10 @@ size_t PgSession::InspectDown(std::span<const std::byte> bytes, int64_t now_ms) 
   }
   size_t forward = WalkDown(bytes, to_client_.empty());
   if (end_ == EndReason::kNone && !edit_out_.empty()) {
-    if (forward > 0 && forward <= internal::kCoalesceMax) {
+    if (mask_ != nullptr && forward > 0 && forward <= internal::kCoalesceMax) {
       // A short unchanged prefix (a RowDescription before a masked row) is copied in front of
-      // the rest, so the client gets one send instead of two (each costs a TCP segment).
+      // the rest, so the client gets one send instead of two (each costs a TCP segment); masked
+      // answers are the frequent case (refusals are rare and keep their zero-copy prefix).
       to_client_.Append(bytes.first(forward));
       forward = 0;
     }
