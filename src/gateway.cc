@@ -211,6 +211,22 @@ void CompareLimits(const config::Limits& a, const config::Limits& b, ConfigDiff&
   diff.Number("$.limits.cancel_keys_max", a.cancel_keys_max, b.cancel_keys_max);
 }
 
+void CompareAudit(const config::AuditConfig& a, const config::AuditConfig& b, ConfigDiff& diff) {
+  diff.Flag("$.audit", a.enabled, b.enabled);
+  diff.Text("$.audit.dir", a.dir, b.dir);
+  diff.Text("$.audit.mode", std::string(config::AuditModeName(a.mode)),
+            std::string(config::AuditModeName(b.mode)));
+  diff.Number("$.audit.fsync_interval_ms", a.fsync_interval_ms, b.fsync_interval_ms);
+  diff.Number("$.audit.segment_size_max", a.segment_size_max, b.segment_size_max);
+  diff.Number("$.audit.queue_bytes", a.queue_bytes, b.queue_bytes);
+  diff.Flag("$.audit.on_full (drop)", a.on_full == config::AuditOnFull::kDrop,
+            b.on_full == config::AuditOnFull::kDrop);
+  diff.Number("$.audit.statement_bytes_max", a.statement_bytes_max, b.statement_bytes_max);
+  diff.Number("$.audit.params_bytes_max", a.params_bytes_max, b.params_bytes_max);
+  diff.Text("$.audit.chain_key_env", a.chain_key_env, b.chain_key_env);
+  diff.Text("$.audit.chain_key_file", a.chain_key_file, b.chain_key_file);
+}
+
 // OK when `file` differs from `running` in nothing a running gateway cannot follow. Compared,
 // field by field: the shard count (as resolved, so "auto" on the same CPUs equals itself) and
 // pin_shards; every resource (names and order, protocol, address as written, database, user,
@@ -232,6 +248,7 @@ absl::Status CheckOnlyPoliciesDiffer(const config::Config& running, const config
   diff.Text("$.masking.hash_key_env", running.masking.hash_key_env, file.masking.hash_key_env);
   diff.Text("$.masking.hash_key_file", running.masking.hash_key_file,
             file.masking.hash_key_file);
+  CompareAudit(running.audit, file.audit, diff);
   CompareLimits(running.limits, file.limits, diff);
   if (diff.empty()) {
     return absl::OkStatus();

@@ -276,6 +276,38 @@ struct GrantsConfig {
                          // power loss
 };
 
+// The audit log (src/audit), "audit"; the section is optional (absent: no audit log, and the
+// gateway says so at start-up). Example:
+//   "audit": {"dir": "/var/lib/jitgate/audit", "mode": "normal", "fsync_interval_ms": 200,
+//             "segment_size_max": 67108864, "queue_bytes": 4194304, "on_full": "block",
+//             "statement_bytes_max": 4096, "params_bytes_max": 4096,
+//             "chain_key_file": "/etc/jitgate/audit.key"}
+enum class AuditMode : uint8_t {
+  kNormal,   // "normal": records reach the disk within fsync_interval_ms (group fsync)
+  kDurable,  // "durable": a statement is forwarded only once its record is on disk
+};
+enum class AuditOnFull : uint8_t {
+  kBlock,  // "block": a full queue holds the session's next statement until there is room
+  kDrop,   // "drop": non-security records (response summaries) are dropped and counted; security
+           // records still block
+};
+struct AuditConfig {
+  bool enabled = false;  // "audit" present
+  std::string dir;       // "dir": required; created 0700 when missing
+  AuditMode mode = AuditMode::kNormal;
+  uint32_t fsync_interval_ms = 200;        // "fsync_interval_ms": 1..60000 (normal mode)
+  uint64_t segment_size_max = 64u << 20;   // "segment_size_max": 1 MiB..4 GiB
+  uint32_t queue_bytes = 4u << 20;         // "queue_bytes": per shard; power of two, 256 KiB..1 GiB
+  AuditOnFull on_full = AuditOnFull::kBlock;
+  uint32_t statement_bytes_max = 4096;     // "statement_bytes_max": 64..1 MiB of statement text
+  uint32_t params_bytes_max = 4096;        // "params_bytes_max": 0..1 MiB of Bind values in all
+  std::string chain_key_env;               // "chain_key_env" / "chain_key_file": optional; links
+  std::string chain_key_file;              // become HMAC-SHA-256 with this key (32..1024 bytes)
+  std::string chain_key;                   // resolved by ResolveSecrets; never logged
+};
+
+std::string_view AuditModeName(AuditMode mode);
+
 // How a listener treats its connections.
 enum class ListenerMode : uint8_t {
   kRelay,            // "resource": the v0 transparent relay to one resource; no authentication
@@ -345,6 +377,7 @@ struct Config {
   std::vector<Policy> policies;              // "policies": 0..256, file order kept
   GrantsConfig grants;                       // "grants"
   MaskingConfig masking;                     // "masking"
+  AuditConfig audit;                         // "audit"
   Limits limits;
 };
 

@@ -41,6 +41,7 @@
 #include "src/config/config_internal.h"
 #include "src/config/gateway.h"
 #include "src/config/json_reader.h"
+#include "src/config/audit.h"
 #include "src/config/masking.h"
 #include "src/config/reader.h"
 
@@ -110,7 +111,7 @@ absl::StatusOr<Endpoint> ReadEndpoint(const Ctx& ctx, absl::string_view path,
 
 constexpr absl::string_view kTopKeys[] = {"shards",   "pin_shards", "listeners", "resources",
                                           "identity", "policies",   "grants",    "limits",
-                                          "masking"};
+                                          "masking",  "audit"};
 constexpr absl::string_view kResourceKeys[] = {
     "protocol",      "address", "database", "user",   "password_env",
     "password_file", "tls",     "tls_ca",   "tls_server_name"};
@@ -532,6 +533,7 @@ absl::StatusOr<Config> ParseWithLookup(std::string_view text, std::string_view f
   JG_RETURN_IF_ERROR(internal::ReadMasking(ctx, Find(*object, "masking"), config.masking));
   JG_RETURN_IF_ERROR(internal::ReadPolicies(ctx, Find(*object, "policies"), config));
   JG_RETURN_IF_ERROR(internal::ReadGrants(ctx, Find(*object, "grants"), config.grants));
+  JG_RETURN_IF_ERROR(internal::ReadAudit(ctx, Find(*object, "audit"), config.audit));
   // Last: a gateway listener checks that the identity and policies it needs are there.
   JG_RETURN_IF_ERROR(ReadListeners(ctx, Find(*object, "listeners"), config));
   JG_DCHECK(config.shard_count >= 1 && config.shard_count <= kShardCountMax);

@@ -160,6 +160,15 @@ absl::Status ResolveSecrets(Config& config, std::vector<std::string>* warnings) 
     const SecretSource secret{"masking: hash_key_file: ", "a hash key", kMaskKeySizeMin};
     JG_RETURN_IF_ERROR(ReadFileSecret(secret, masking.hash_key_file, warnings, masking.hash_key));
   }
+  AuditConfig& audit = config.audit;
+  audit.chain_key.clear();
+  if (!audit.chain_key_env.empty()) {
+    const SecretSource secret{"audit: chain_key_env: ", "a chain key", kMaskKeySizeMin};
+    JG_RETURN_IF_ERROR(ReadEnvSecret(secret, audit.chain_key_env, audit.chain_key));
+  } else if (!audit.chain_key_file.empty()) {
+    const SecretSource secret{"audit: chain_key_file: ", "a chain key", kMaskKeySizeMin};
+    JG_RETURN_IF_ERROR(ReadFileSecret(secret, audit.chain_key_file, warnings, audit.chain_key));
+  }
   return absl::OkStatus();
 }
 
