@@ -1,5 +1,7 @@
 // Implementation of src/gateway.h: Build, the grant sweep thread and the policy reload (SIGHUP),
 // whose comparison of the running config with the reloaded file is CheckOnlyPoliciesDiffer.
+#include "src/audit/segment.h"
+#include "src/audit/writer.h"
 #include "src/gateway.h"
 
 #include <time.h>
@@ -354,6 +356,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Build(const config::Config& co
   env.validator = gateway->validator_.get();
   env.keys = gateway->keys_.get();
   env.cancels = gateway->cancels_.get();
+  if (config.audit.enabled) {
+    JG_ASSIGN_OR_RETURN(gateway->audit_,
+                        audit::Hub::Open(config.audit, config.shard_count, JG_VERSION));
+    gateway->audit_builder_ =
+        std::make_unique<audit::RecordBuilder>(audit::RecordCapacity(config.audit));
+    const audit::RecoveryInfo& recovery = gateway->audit_->recovery();
+    JG_LOG(kNotice,
+           "event=audit_ready dir=%s mode=%s epoch=%u last_seq=%lu torn_bytes=%lu%s%s chain=%s",
+           config.audit.dir.c_str(), std::string(config::AuditModeName(config.audit.mode)).c_str(),
+           gateway->audit_->epoch(), static_cast<unsigned long>(recovery.last_seq),
+           static_cast<unsigned long>(recovery.torn_bytes),
+           recovery.torn_file.empty() ? "" : " torn_file=", recovery.torn_file.c_str(),
+           config.audit.chain_key.empty() ? "sha256" : "hmac-sha256");
+  } else {
+    JG_LOG(kWarn,
+           "event=audit_off detail=\"no audit section: sessions and statements are not "
+           "recorded\"");
+  }
+  env.audit = gateway->audit_.get();
   gateway->active_ = true;
   JG_LOG(kNotice, "event=gateway_ready policies=%zu keys=%zu grants_active=%zu tls=\"%s\"",
          config.policies.size(), gateway->keys_->keys()->size(), gateway->grants_->active_count(),
@@ -432,6 +453,23 @@ void Gateway::Stop() {
   if (keys_ != nullptr) {
     keys_->Stop();
   }
+  if (audit_ != nullptr) {
+    audit_->Stop();
+    const audit::HubStats stats = audit_->stats();
+    JG_LOG(kNotice, "event=audit_stopped records=%lu fsyncs=%lu dropped=%lu",
+           static_cast<unsigned long>(stats.records), static_cast<unsigned long>(stats.syncs),
+           static_cast<unsigned long>(stats.dropped));
+  }
+}
+
+void Gateway::StartAudit(std::vector<std::function<void()>> wakes) {
+  if (audit_ == nullptr) {
+    return;
+  }
+  for (uint32_t i = 0; i < wakes.size() && i < audit_->shard_count(); ++i) {
+    audit_->SetShardWake(i, std::move(wakes[i]));
+  }
+  audit_->Start();
 }
 
 void Gateway::SweepLoop() {
@@ -442,7 +480,21 @@ void Gateway::SweepLoop() {
       break;
     }
     lock.unlock();
-    grants_->SweepExpired(WallMs());
+    const std::vector<std::shared_ptr<const grants::Grant>> expired =
+        grants_->SweepExpired(WallMs());
+    if (audit_ != nullptr) {
+      for (const std::shared_ptr<const grants::Grant>& grant : expired) {
+        audit::RecordBuilder& b = *audit_builder_;
+        b.Begin(audit::RecordType::kGrantExpired, audit::kFlagSecurity, audit::WallTimeUs(), 0);
+        b.Text(audit::Field::kGrant, grant->id);
+        b.Text(audit::Field::kSubject, grant->subject);
+        b.Text(audit::Field::kResource, grant->resource);
+        b.Text(audit::Field::kPolicy, grant->policy);
+        b.Integer(audit::Field::kExpiresMs, static_cast<uint64_t>(grant->expires_at_ms));
+        b.Text(audit::Field::kReason, "expired");
+        audit_->EmitControl(b.Finish());
+      }
+    }
     lock.lock();
   }
 }

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +26,11 @@
 #include "absl/status/statusor.h"
 #include "jitgate/config.h"
 #include "src/session/gateway_env.h"  // also declares the auth, policy, grants, tls types
+
+namespace jitgate::audit {
+class Hub;
+class RecordBuilder;
+}  // namespace jitgate::audit
 
 namespace jitgate {
 
@@ -37,7 +43,13 @@ class Gateway {
   const session::GatewayEnv* env() const { return active_ ? &env_ : nullptr; }
   // Starts the key refresh and the grant sweep threads.
   void Start();
+  // Stops them, and the audit writer (after the shards stopped: it drains their queues).
   void Stop();
+
+  // The audit log (null when the config has no "audit" or no gateway listener). Its writer
+  // starts with StartAudit, once every shard can be woken (`wakes`, by shard index).
+  audit::Hub* audit() const { return audit_.get(); }
+  void StartAudit(std::vector<std::function<void()>> wakes);
 
   // Reloads the policies from the configuration file at `path` (SIGHUP): loads and validates it as
   // start-up does (config::LoadFile, then both policy compilers; secrets are not read again, the
@@ -63,6 +75,8 @@ class Gateway {
   session::PolicyPublisher policies_;
   std::mutex reload_mutex_;  // one Reload at a time (main calls it from one thread anyway)
   std::unique_ptr<grants::Store> grants_;
+  std::unique_ptr<audit::Hub> audit_;
+  std::unique_ptr<audit::RecordBuilder> audit_builder_;  // the sweep thread's records
   std::unique_ptr<session::CancelRegistry> cancels_;
   std::vector<std::unique_ptr<tls::Context>> tls_contexts_;
   std::thread sweeper_;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "jitgate/config.h"
 #include "ringio/ring.h"
+#include "src/audit/cli.h"
 #include "src/auth/token_cli.h"
 #include "src/common/log.h"
 #include "src/gateway.h"
@@ -44,6 +46,8 @@ Usage:
   jitgate policy check FILE                   validate FILE and compile its policies
   jitgate policy explain FILE --subject S SQL the decision on each statement of SQL (see README)
   jitgate token keygen|mint ...               development tokens (see `jitgate token --help`)
+  jitgate audit verify|replay|sessions|tail|export DIR ...
+                                              the audit log (see `jitgate audit --help`)
   jitgate --version                           print the version and build facts
   jitgate --help                              this text
 
@@ -217,6 +221,14 @@ int Run(const config::Config& config, const std::string& config_path) {
     }
     return 1;
   }
+  {
+    std::vector<std::function<void()>> wakes;
+    for (auto& s : shards) {
+      shard::Shard* target = s.get();
+      wakes.push_back([target] { target->Poke(); });
+    }
+    (*gateway)->StartAudit(std::move(wakes));
+  }
   JG_LOG(kNotice, "event=ready version=%s shards=%u pinned=%s listeners=%s", JG_VERSION,
          config.shard_count, config.pin_shards ? "yes" : "no", ListenerSummary(config).c_str());
 
@@ -271,6 +283,8 @@ int Run(const config::Config& config, const std::string& config_path) {
     total.gateway.guard_cache_hits += st.gateway.guard_cache_hits;
     total.gateway.rows_masked += st.gateway.rows_masked;
     total.gateway.cells_masked += st.gateway.cells_masked;
+    total.gateway.audit_records += st.gateway.audit_records;
+    total.gateway.audit_waits += st.gateway.audit_waits;
   }
   (*gateway)->Stop();
   JG_LOG(kNotice,
@@ -278,14 +292,15 @@ int Run(const config::Config& config, const std::string& config_path) {
          "enobufs=%lu backpressure_pauses=%lu stale_completions=%lu tokens_validated=%lu "
          "token_cache_hits=%lu auth_refusals=%lu grants=%lu grant_cuts=%lu cancels=%lu "
          "statements=%lu statements_refused=%lu guard_cache_hits=%lu rows_masked=%lu "
-         "cells_masked=%lu",
+         "cells_masked=%lu audit_records=%lu audit_waits=%lu",
          total.sessions_opened, total.sessions_closed, total.sessions_refused, total.bytes_up,
          total.bytes_down, total.recv_enobufs, total.backpressure_pauses, total.stale_completions,
          total.gateway.tokens_validated, total.gateway.token_cache_hits,
          total.gateway.auth_refusals, total.gateway.grants_issued, total.gateway.grants_expired_cut,
          total.gateway.cancels_forwarded, total.gateway.statements,
          total.gateway.statements_refused, total.gateway.guard_cache_hits,
-         total.gateway.rows_masked, total.gateway.cells_masked);
+         total.gateway.rows_masked, total.gateway.cells_masked, total.gateway.audit_records,
+         total.gateway.audit_waits);
   return 0;
 }
 
@@ -298,6 +313,9 @@ int main(int argc, char** argv) {
   }
   if (argc >= 2 && std::strcmp(argv[1], "policy") == 0) {
     return jitgate::policy::RunPolicyCommand(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) {
+    return jitgate::audit::RunAuditCommand(argc - 1, argv + 1);
   }
   jitgate::Options options;
   if (const int rc = jitgate::ParseArgs(argc, argv, &options); rc >= 0) {

@@ -253,6 +253,10 @@ void Hub::Run() {
       continue;
     }
     const size_t taken = DrainOnce();
+    if (!log_->status().ok()) {
+      Fail(log_->status());
+      continue;
+    }
     const int64_t now_us = MonotonicUs();
     bool synced = false;
     if (dirty_ && (durable_mode() || now_us - last_sync_us_ >= interval_us)) {

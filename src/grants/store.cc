@@ -378,9 +378,10 @@ absl::StatusOr<std::shared_ptr<const Grant>> Store::IssueAuto(const Identity& wh
   return issued;
 }
 
-void Store::SweepExpired(int64_t now_ms) {
+std::vector<std::shared_ptr<const Grant>> Store::SweepExpired(int64_t now_ms) {
   absl::MutexLock lock(&mutex_);
   std::vector<std::shared_ptr<const Grant>> ended;
+  std::vector<std::shared_ptr<const Grant>> recorded;
   for (const auto& [id, grant] : active_) {
     if (grant->expires_at_ms <= now_ms) {
       ended.push_back(grant);
@@ -391,14 +392,16 @@ void Store::SweepExpired(int64_t now_ms) {
     if (!status.ok()) {
       JG_LOG(kError, "event=grant_sweep_failed grant=%s error=\"%s\"", grant->id.c_str(),
              std::string(status.message()).c_str());
-      return;  // the rest stay for the next sweep
+      return recorded;  // the rest stay for the next sweep
     }
+    recorded.push_back(grant);
     active_.erase(grant->id);
     auto it = by_key_.find(Key{grant->subject, grant->resource, grant->policy});
     if (it != by_key_.end() && it->second == grant) {
       by_key_.erase(it);
     }
   }
+  return recorded;
 }
 
 std::vector<std::shared_ptr<const Grant>> Store::Active() const {

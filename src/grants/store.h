@@ -93,7 +93,8 @@ class Store {
   // Appends an `expired` record for each grant with expires_at_ms <= now_ms and forgets it.
   // Called by the control thread once a second. A failed write is logged and the grant kept for
   // the next sweep (it cannot be used past its end anyway: sessions check expires_at_ms).
-  void SweepExpired(int64_t now_ms);
+  // Returns the grants recorded as expired (for the audit log).
+  std::vector<std::shared_ptr<const Grant>> SweepExpired(int64_t now_ms);
 
   // A snapshot of the active grants, in no particular order.
   std::vector<std::shared_ptr<const Grant>> Active() const;

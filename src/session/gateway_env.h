@@ -39,6 +39,9 @@ class Context;
 namespace jitgate::mask {
 class PolicyMasks;
 }  // namespace jitgate::mask
+namespace jitgate::audit {
+class Hub;
+}  // namespace jitgate::audit
 
 namespace jitgate::session {
 
@@ -97,6 +100,8 @@ struct GatewayEnv {
   std::vector<const tls::Context*> listener_tls;
   // By resource index: the client context of a resource reached over TLS, else null.
   std::vector<const tls::Context*> resource_tls;
+  // The audit log (its per-shard channels are each used by one shard); null: no audit log.
+  audit::Hub* audit = nullptr;
 };
 
 }  // namespace jitgate::session

@@ -118,6 +118,11 @@ Judgement DecideAll(const policy::RulesTable& rules, uint32_t policy_index,
       return judgement;
     }
   }
+  if (!statements.empty()) {
+    // Allowed: the first statement's class and command describe it (audit, explain).
+    judgement.statement_class = statements[0].statement_class;
+    judgement.command = statements[0].command;
+  }
   return judgement;
 }
 

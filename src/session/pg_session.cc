@@ -24,6 +24,7 @@
 #include "src/session/pg_backend_auth.h"
 #include "src/session/pg_session_internal.h"
 #include "src/session/pg_session_mask.h"
+#include "src/session/pg_session_audit.h"
 #include "src/tls/stream.h"
 
 namespace jitgate::session {
@@ -83,7 +84,8 @@ const char* EndReasonName(EndReason reason) {
 }
 
 PgSession::PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
-                     uint32_t shard_index, ScramKeyCache* scram_cache, GuardScratch* guard)
+                     uint32_t shard_index, ScramKeyCache* scram_cache, GuardScratch* guard,
+                     audit::ShardSink* audit)
     : env_(env),
       token_cache_(token_cache),
       scram_cache_(scram_cache),
@@ -91,7 +93,8 @@ PgSession::PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, Sessi
       shard_index_(shard_index),
       up_editor_(pg::Direction::kFrontend, internal::kFrameSizeMax, internal::kStatementHoldMax),
       down_editor_(pg::Direction::kBackend, internal::kFrameSizeMax, internal::kReplyHoldMax),
-      guard_(guard) {
+      guard_(guard),
+      audit_sink_(audit) {
   if (guard_ == nullptr) {
     own_guard_ = std::make_unique<GuardScratch>(MarkerNonce() ^ 0x9e3779b97f4a7c15ull, 256);
     guard_ = own_guard_.get();
@@ -162,6 +165,7 @@ void PgSession::Start(uint32_t listener_index, uint64_t session_id, std::string_
   tx_status_ = pg::kTxIdle;
   cut_ready_ = false;
   keys_retried_ = false;
+  StartAudit();
 }
 
 void PgSession::Abandon() {
@@ -257,6 +261,7 @@ void PgSession::Fail(EndReason reason, std::string_view sqlstate, std::string_vi
   if (reason == EndReason::kAuthRefused) {
     ++stats_->auth_refusals;
   }
+  AuditRefusal(reason, sqlstate, message);
   JG_LOG(kInfo,
          "event=session_refused shard=%u session=%lu client=%s reason=%s sqlstate=%.*s "
          "message=\"%s\"",
@@ -702,6 +707,7 @@ void PgSession::Authorize(int64_t now_ms) {
   }
   grant_ = *std::move(grant);
   ++stats_->grants_issued;
+  AuditGrant();
   // Grants are kept in wall-clock time; the session compares in the shard's monotonic clock.
   // A reused grant may outlive this session's token: the session ends at the earlier of the two.
   const int64_t wall_ms = internal::WallMilliseconds();

@@ -42,6 +42,9 @@
 #include "src/mask/row.h"
 #include "src/session/gateway_env.h"
 
+namespace jitgate::audit {
+class ShardSink;
+}  // namespace jitgate::audit
 namespace jitgate::auth {
 class TokenCache;
 }  // namespace jitgate::auth
@@ -60,6 +63,7 @@ struct GuardScratch;
 struct Judgement;
 struct MaskState;
 struct Expect;
+struct AuditState;
 
 // Why a session ended, as the shard logs it.
 enum class EndReason : uint8_t {
@@ -93,15 +97,18 @@ struct SessionStats {
   uint64_t guard_cache_hits = 0;     // statements classified from the shard's decision cache
   uint64_t rows_masked = 0;          // DataRows with at least one masked value
   uint64_t cells_masked = 0;         // values masked (DataRow and COPY)
+  uint64_t audit_records = 0;        // audit records emitted
+  uint64_t audit_waits = 0;          // statements held for the audit log (full queue, durable)
 };
 
 class PgSession {
  public:
   // `token_cache`, `scram_cache` and `guard` are the shard's (the caches may be null: no
   // caching; a null `guard` makes the session its own).
+  // `audit` is the shard's audit sink (null or disabled: no audit records).
   PgSession(const GatewayEnv& env, auth::TokenCache* token_cache, SessionStats* stats,
             uint32_t shard_index, ScramKeyCache* scram_cache = nullptr,
-            GuardScratch* guard = nullptr);
+            GuardScratch* guard = nullptr, audit::ShardSink* audit = nullptr);
   ~PgSession();
   PgSession(const PgSession&) = delete;
   PgSession& operator=(const PgSession&) = delete;
@@ -147,6 +154,18 @@ class PgSession {
   bool forwarding() const { return phase_ == Phase::kForwarding || phase_ == Phase::kCutting; }
   // A cancel session: to_backend() holds the real CancelRequest; close once it is sent.
   bool is_cancel() const { return cancel_; }
+
+  // ---- audit (pg_session_audit.cc) ----------------------------------------------------------
+  // The relay closes the session: records kSessionClose (once; nothing for a session that never
+  // got a grant). `reason` is the relay's close reason when the session itself did not end.
+  void AuditClose(std::string_view reason, uint64_t bytes_up, uint64_t bytes_down);
+  // True while bytes for the backend wait for their audit records (a full queue under "block",
+  // or durable mode before the fsync); the relay then stops reading the client once
+  // audit_held_bytes() is large, and calls OnAuditProgress when the audit log moved.
+  bool audit_waiting() const;
+  size_t audit_held_bytes() const;
+  // Releases the held bytes once their records passed (into to_backend()); true when it did.
+  bool OnAuditProgress();
 
   // For logs.
   const Identity* identity() const { return identity_.get(); }
@@ -199,7 +218,8 @@ class PgSession {
   // Guardrails (pg_session_guard.cc).
   FrameAction OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
   FrameAction OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
-  FrameAction JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out);
+  FrameAction JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out,
+                           Judgement* judged);
   FrameAction GuardDownFrame(const EditFrame& frame, std::vector<std::byte>* out);
   // Follows standard_conforming_strings from a ParameterStatus body (start-up and forwarding).
   void NoteParameterStatus(std::span<const std::byte> payload);
@@ -235,6 +255,30 @@ class PgSession {
   void BeginCopy(const Expect* head, const parsers::pg::CopyResponse& response);
   void ApplyDerived(const mask::Derivation& derivation, mask::ColumnPlan* column, uint16_t* rule);
   void LogCopyMasked();
+
+  // Audit (pg_session_audit.cc).
+  bool auditing() const { return audit_ != nullptr; }
+  void StartAudit();
+  void AuditRefusal(EndReason reason, std::string_view sqlstate, std::string_view message);
+  void AuditGrant();
+  void AuditOpen();
+  // After a Query/Parse/FunctionCall was judged (`judged`; null: not inspected): records it and
+  // holds it (and what follows) when its record has not passed. `out_before`: out's size before
+  // the frame was handled.
+  void AuditStatement(const EditFrame& frame, const Judgement* judged, size_t out_before,
+                      std::vector<std::byte>* out, FrameAction* action);
+  void AuditBind(const EditFrame& frame, size_t out_before, std::vector<std::byte>* out,
+                 FrameAction* action);
+  void AuditDown(const EditFrame& frame, bool refusal);
+  void AuditSyncSent();
+  void AuditMasked(std::string_view column, uint64_t count);
+  // Holds the frame (kept or replaced) and the rest of the walk behind the audit gate.
+  void AuditHold(const EditFrame& frame, uint64_t seq, size_t out_before,
+                 std::vector<std::byte>* out, FrameAction* action);
+  // After a walk up: routes edit_out_ (and the prefix when gated) to the backend or the gate.
+  // Returns how much of the chunk's prefix may still be forwarded zero-copy.
+  size_t AuditRouteUp(std::span<const std::byte> chunk, size_t forward, bool owned);
+  void AuditIdentity();
 
   // Output helpers: `to_client` goes through TLS when the client leg has it.
   void SendToClient(std::span<const std::byte> plaintext);
@@ -328,6 +372,10 @@ class PgSession {
   bool masks_changed_ = false;         // a reload changed them: every statement is refused
   bool mask_fail_pending_ = false;     // a walk met a frame it cannot mask: MaskFail after it
   std::vector<uint16_t> copy_rules_;   // the COPY in progress: rule per column (for counts)
+
+  // Audit: null when the gateway has no audit log.
+  audit::ShardSink* const audit_sink_;
+  std::unique_ptr<AuditState> audit_;
 };
 
 }  // namespace jitgate::session

@@ -17,6 +17,7 @@
 #include "src/session/pg_session.h"
 #include "src/session/pg_session_internal.h"
 #include "src/session/pg_session_mask.h"
+#include "src/session/pg_session_audit.h"
 #include "src/tls/context.h"
 #include "src/tls/stream.h"
 
@@ -456,6 +457,7 @@ void PgSession::FinishStartup(char status, int64_t now_ms) {
          shard_index_, session_id_, client_text_.c_str(), Clip(identity_->subject, 64).c_str(),
          env_.config->resources[resource_index_].name.c_str(), grant_->id.c_str(),
          std::string(tls_version()).c_str(), inspect_ ? "on" : "off", now_ms - started_ms_);
+  AuditOpen();
   if (!client_in_.empty()) {
     // The client pipelined its first messages behind the password: they go now.
     std::vector<std::byte> early;
@@ -491,6 +493,9 @@ size_t PgSession::WalkUp(std::span<const std::byte> bytes, bool zero_copy) {
 
 size_t PgSession::WalkDown(std::span<const std::byte> bytes, bool zero_copy) {
   edit_out_.clear();
+  if (audit_ != nullptr) {
+    audit_->bytes_down += bytes.size();
+  }
   const bool cutting = phase_ == Phase::kCutting;
   const EditResult result = down_editor_.Edit(
       bytes, zero_copy, cutting, &edit_out_,
@@ -523,9 +528,17 @@ void PgSession::ForwardUp(std::span<const std::byte> plaintext, int64_t now_ms) 
   if (phase_ == Phase::kCutting) {
     return;  // the session is ending: nothing more reaches the database
   }
-  const size_t forward = WalkUp(plaintext, true);
+  const bool held = audit_waiting();
+  size_t forward = WalkUp(plaintext, !held);
   if (end_ != EndReason::kNone) {
     return;
+  }
+  if (audit_ != nullptr) {
+    if (held) {
+      audit_->gated.insert(audit_->gated.end(), edit_out_.begin(), edit_out_.end());
+      return;
+    }
+    forward = AuditRouteUp(plaintext, forward, true);
   }
   SendToBackend(plaintext.first(forward));
   if (!edit_out_.empty()) {
@@ -558,8 +571,20 @@ size_t PgSession::InspectUp(std::span<const std::byte> bytes, int64_t now_ms) {
     return 0;
   }
   // Bytes the session queued itself go first: while any wait, this chunk is copied behind them.
-  const size_t forward = WalkUp(bytes, to_backend_.empty());
-  if (end_ == EndReason::kNone && !edit_out_.empty()) {
+  // Bytes held for the audit log go first too: while any are held, this chunk is held behind.
+  const bool held = audit_waiting();
+  size_t forward = WalkUp(bytes, to_backend_.empty() && !held);
+  if (end_ != EndReason::kNone) {
+    return forward;
+  }
+  if (audit_ != nullptr) {
+    if (held) {
+      audit_->gated.insert(audit_->gated.end(), edit_out_.begin(), edit_out_.end());
+      return 0;
+    }
+    forward = AuditRouteUp(bytes, forward, false);
+  }
+  if (!edit_out_.empty()) {
     to_backend_.Append(edit_out_);
   }
   return forward;

@@ -78,16 +78,29 @@ void PgSession::NoteParameterStatus(std::span<const std::byte> payload) {
 }
 
 FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
+  const size_t out_before = out->size();
   if (frame.type == pg::kMsgSync) {
     ++sync_points_sent_;
     MaskNoteStatement(frame.type, frame.payload);
+    if (audit_ != nullptr) {
+      AuditSyncSent();
+    }
     return FrameAction::kKeep;
   }
   if (frame.type != pg::kMsgQuery && frame.type != pg::kMsgParse &&
       frame.type != pg::kMsgFunctionCall) {
-    return MaskOnUp(frame, out);  // Bind, Describe, Execute, Close (interesting to the masker)
+    // Bind, Describe, Execute, Close (interesting to the masker; Bind to the audit log too).
+    FrameAction action = MaskOnUp(frame, out);
+    if (audit_ != nullptr && frame.type == pg::kMsgBind && !up_invalid_) {
+      AuditBind(frame, out_before, out, &action);
+    }
+    return action;
   }
-  FrameAction action = JudgeUpFrame(frame, out);
+  Judgement judged;
+  FrameAction action = JudgeUpFrame(frame, out, &judged);
+  if (up_invalid_) {
+    return action;
+  }
   if (!frame.oversize && mask_ != nullptr) {
     // A refused message was replaced by a marker the server answers the same way (an error).
     MaskNoteStatement(frame.type, frame.payload);
@@ -115,6 +128,7 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
       }
       Refuse(judgement, frame.type == pg::kMsgParse, name, out);
       action = FrameAction::kDrop;
+      judged = std::move(judgement);
     }
   } else if (frame.oversize && mask_ != nullptr) {
     // Not held: its text is not seen. Its rows are masked as if derived from everything.
@@ -124,10 +138,17 @@ FrameAction PgSession::OnUpFrame(const EditFrame& frame, std::vector<std::byte>*
     expect.derivation.whole_row = true;
     mask_->expects.push_back(std::move(expect));
   }
+  if (audit_ != nullptr) {
+    AuditStatement(frame, inspect_ ? &judged : nullptr, out_before, out, &action);
+    if (frame.type != pg::kMsgParse) {
+      AuditSyncSent();  // a Query or FunctionCall ends in ReadyForQuery
+    }
+  }
   return action;
 }
 
-FrameAction PgSession::JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out) {
+FrameAction PgSession::JudgeUpFrame(const EditFrame& frame, std::vector<std::byte>* out,
+                                    Judgement* judged) {
   ++stats_->statements;
   RefreshPolicy();
   if (!inspect_) {
@@ -193,9 +214,11 @@ FrameAction PgSession::JudgeUpFrame(const EditFrame& frame, std::vector<std::byt
     ++sync_points_sent_;  // a Query or FunctionCall ends in ReadyForQuery, refused or not
   }
   if (judgement.allowed) {
+    *judged = std::move(judgement);
     return FrameAction::kKeep;
   }
   Refuse(judgement, frame.type == pg::kMsgParse, parse_name, out);
+  *judged = std::move(judgement);
   return FrameAction::kDrop;
 }
 
@@ -229,8 +252,15 @@ void PgSession::Refuse(const Judgement& judgement, bool parse, std::string_view 
 }
 
 FrameAction PgSession::OnDownFrame(const EditFrame& frame, std::vector<std::byte>* out) {
-  const FrameAction action = GuardDownFrame(frame, out);
-  return mask_ != nullptr ? MaskOnDown(frame, action, out) : action;
+  FrameAction action = GuardDownFrame(frame, out);
+  const bool refusal = action == FrameAction::kDrop && frame.type == pg::kMsgBackendErrorResponse;
+  if (mask_ != nullptr) {
+    action = MaskOnDown(frame, action, out);
+  }
+  if (audit_ != nullptr) {
+    AuditDown(frame, refusal);
+  }
+  return action;
 }
 
 FrameAction PgSession::GuardDownFrame(const EditFrame& frame, std::vector<std::byte>* out) {

@@ -526,6 +526,7 @@ void PgSession::EndResult() {
                       i < m.plan.names.size() ? internal::Clip(m.plan.names[i], 64) : "?", ":",
                       m.counts[i], "/",
                       rule == mask::kNoRule ? "fail-closed" : m.masks->rule(rule).name);
+      AuditMasked(i < m.plan.names.size() ? std::string_view(m.plan.names[i]) : "?", m.counts[i]);
     }
     // The audit hook until the audit log exists (issue 7): masked cells per column.
     JG_LOG(kInfo,
@@ -1190,6 +1191,7 @@ void PgSession::LogCopyMasked() {
     const uint16_t rule = i < copy_rules_.size() ? copy_rules_[i] : mask::kNoRule;
     absl::StrAppend(&columns, columns.empty() ? "" : ",", "#", i + 1, ":", counts[i], "/",
                     rule == mask::kNoRule ? "fail-closed" : m.masks->rule(rule).name);
+    AuditMasked(absl::StrCat("#", i + 1), counts[i]);
   }
   stats_->cells_masked += total;
   if (total > 0) {

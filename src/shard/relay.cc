@@ -1,5 +1,6 @@
 // Implementation of src/shard/relay.h: session slots, the connect / relay / close lifecycle, and
 // the per-direction byte pump. Refusals: relay_refusal.cc; gateway sessions: relay_gateway.cc.
+#include "src/audit/writer.h"
 #include "src/shard/relay.h"
 
 #include <arpa/inet.h>
@@ -107,6 +108,10 @@ absl::Status Relay::Init() {
     if (limits.token_cache_entries > 0 && config_.identity.has_value()) {
       token_cache_ = std::make_unique<auth::TokenCache>(limits.token_cache_entries,
                                                         config_.identity->clock_skew_s);
+    }
+    if (env_->audit != nullptr) {
+      audit_ = std::make_unique<audit::ShardSink>(env_->audit, shard_index_);
+      audit_waiting_.reserve(slot_count);
     }
   }
   return absl::OkStatus();
@@ -430,7 +435,8 @@ void Relay::MaybeResume(uint32_t slot, uint8_t side) {
   Flow& flow = s.flows[side];
   if (s.state == State::kRelaying && !flow.recv_armed && !flow.source_eof && !flow.parked &&
       flow.queued <= pause_threshold_ / 2 && SourceFd(s, side) >= 0 &&
-      !(s.gateway && (OwnedQueueFull(slot, side) || (side == kDown && !s.backend_connected)))) {
+      !(s.gateway && (OwnedQueueFull(slot, side) || (side == kDown && !s.backend_connected) ||
+                      (side == kUp && GatewayOf(slot)->audit_held_bytes() > kAuditHoldPauseBytes)))) {
     ArmRecv(slot, side);
   }
 }
@@ -669,6 +675,10 @@ void Relay::FreeSlot(uint32_t slot) {
     stats_->bytes_down += s.flows[kDown].bytes;
     const LogLevel level = s.reason == CloseReason::kInternal ? LogLevel::kError : LogLevel::kInfo;
     if (LogEnabled(level)) {
+      if (s.gateway && gateways_[slot] != nullptr) {
+        gateways_[slot]->AuditClose(CloseReasonName(s.reason), s.flows[kUp].bytes,
+                                    s.flows[kDown].bytes);
+      }
       LogLine(level,
               "event=session_close shard=%u session=%lu listener=%s client=%s reason=%s "
               "bytes_up=%lu bytes_down=%lu duration_ms=%ld",
@@ -695,6 +705,9 @@ void Relay::FreeSlot(uint32_t slot) {
 }
 
 void Relay::AfterBatch() {
+  if (audit_ != nullptr) {
+    audit_->Pump();
+  }
   buffers_->Publish();
   if (parked_.empty() || buffers_->in_kernel() == 0) {
     return;
@@ -712,8 +725,48 @@ void Relay::AfterBatch() {
   parked_.clear();
 }
 
+void Relay::OnAuditProgress() {
+  if (audit_ == nullptr) {
+    return;
+  }
+  audit_->Pump();
+  // Backwards with swap-remove: a released session leaves the list.
+  for (size_t i = audit_waiting_.size(); i-- > 0;) {
+    const uint32_t slot = audit_waiting_[i];
+    Session& s = sessions_[slot];
+    session::PgSession* gateway = s.gateway ? gateways_[slot].get() : nullptr;
+    if (gateway == nullptr || s.state != State::kRelaying || !gateway->audit_waiting() ||
+        gateway->OnAuditProgress()) {
+      audit_waiting_[i] = audit_waiting_.back();
+      audit_waiting_.pop_back();
+      if (gateway != nullptr && (s.state == State::kRelaying || s.state == State::kDraining)) {
+        PumpGateway(slot);
+        MaybeResume(slot, kUp);
+      }
+    }
+  }
+}
+
+void Relay::FlushAudit(int64_t wait_ms) {
+  if (audit_ == nullptr) {
+    return;
+  }
+  for (int64_t waited = 0; audit_->backlog_size() > 0 && waited < wait_ms; ++waited) {
+    audit_->Pump();
+    if (audit_->backlog_size() > 0) {
+      usleep(1000);
+    }
+  }
+  if (audit_->backlog_size() > 0) {
+    JG_LOG(kError, "event=audit_backlog_lost shard=%u records=%zu", shard_index_,
+           audit_->backlog_size());
+  }
+  audit_->Pump();
+}
+
 void Relay::CheckTimers(int64_t now_ms) {
   now_ms_ = now_ms;
+  OnAuditProgress();
   // Backwards: closing a session may swap-remove it, moving an already visited one into its place.
   for (size_t i = active_slots_.size(); i-- > 0;) {
     const uint32_t slot = active_slots_[i];

@@ -37,6 +37,10 @@
 #include "src/session/pg_session.h"
 #include "src/shard/ops.h"
 
+namespace jitgate::audit {
+class ShardSink;
+}  // namespace jitgate::audit
+
 namespace jitgate::shard {
 
 // Counters of one shard; read by the main thread only after the shard's thread has joined.
@@ -78,6 +82,11 @@ class Relay {
   // Once per tick: idle timeouts and refusal deadlines.
   void CheckTimers(int64_t now_ms);
 
+  // The audit log moved (shard wake, tick): releases sessions waiting for their records.
+  void OnAuditProgress();
+  // At the shard's end: pushes what waits in the audit backlog (waits up to `wait_ms` for room).
+  void FlushAudit(int64_t wait_ms);
+
   // Starts closing every open session with `reason`.
   void CloseAll(CloseReason reason);
 
@@ -89,6 +98,8 @@ class Relay {
   enum class State : uint8_t { kFree, kConnecting, kRelaying, kRefusing, kDraining, kClosing };
 
   static constexpr uint16_t kNoBuffer = UINT16_MAX;  // end of a flow's buffer list
+  // A gateway session holding more than this for the audit log stops reading its client.
+  static constexpr size_t kAuditHoldPauseBytes = 256 << 10;
 
   // Per provided buffer, while a flow holds it: bytes received into it and the next buffer of
   // the same flow.
@@ -225,6 +236,8 @@ class Relay {
   std::unique_ptr<session::ScramKeyCache> scram_cache_;
   std::unique_ptr<session::GuardScratch> guard_;  // statement classification (one per shard)
   std::vector<std::unique_ptr<session::PgSession>> gateways_;
+  std::unique_ptr<audit::ShardSink> audit_;    // null when the gateway has no audit log
+  std::vector<uint32_t> audit_waiting_;         // slots holding bytes for the audit log
   uint32_t open_count_ = 0;  // sessions counted against sessions_per_shard_max
   uint64_t next_session_id_ = 1;
   int64_t now_ms_ = 0;

@@ -42,7 +42,7 @@ session::PgSession* Relay::GatewayOf(uint32_t slot) {
   if (gateway == nullptr) {
     gateway = std::make_unique<session::PgSession>(*env_, token_cache_.get(), &stats_->gateway,
                                                    shard_index_, scram_cache_.get(),
-                                                   guard_.get());
+                                                   guard_.get(), audit_.get());
   }
   return gateway.get();
 }
@@ -153,6 +153,16 @@ void Relay::PumpGateway(uint32_t slot) {
     // to_client): a queue the destination does not drain stops its source being read.
     if (owned->size() > kOwnedPauseBytes) {
       PauseSource(slot, side);
+    }
+  }
+  if (gateway->audit_waiting() && s.state == State::kRelaying) {
+    // Bytes wait for their audit records: released by OnAuditProgress (wake or tick); the client
+    // is not read while much waits.
+    if (std::find(audit_waiting_.begin(), audit_waiting_.end(), slot) == audit_waiting_.end()) {
+      audit_waiting_.push_back(slot);
+    }
+    if (gateway->audit_held_bytes() > kAuditHoldPauseBytes) {
+      PauseSource(slot, kUp);
     }
   }
   if (gateway->end() != session::EndReason::kNone && s.state == State::kRelaying) {

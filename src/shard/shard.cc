@@ -204,6 +204,7 @@ void Shard::Loop() {
       done_ = true;
     }
   }
+  relay_->FlushAudit(5000);
 }
 
 void Shard::Dispatch(const io_uring_cqe& cqe) {
@@ -268,6 +269,7 @@ void Shard::OnAccept(uint32_t listener_index, const io_uring_cqe& cqe) {
 }
 
 void Shard::OnWake() {
+  relay_->OnAuditProgress();
   const int level = stop_level_.load(std::memory_order_acquire);
   if (level > stop_level_seen_) {
     stop_level_seen_ = level;

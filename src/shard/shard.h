@@ -40,6 +40,9 @@ class Shard {
   absl::Status WaitReady();
   // Thread-safe. `immediate` skips the grace period (a second SIGTERM).
   void RequestStop(bool immediate);
+  // Thread-safe, after WaitReady: wakes the shard (the audit writer moved: sessions waiting for
+  // their records are looked at).
+  void Poke() const { wake_->Signal(); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   void Join();
 
