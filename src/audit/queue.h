@@ -64,7 +64,9 @@ class SpscQueue {
     }
     std::byte* slot = base + (at & mask_);
     StoreSize(slot, static_cast<uint32_t>(record.size()));
-    std::memcpy(slot + kSlotHeaderSize, record.data(), record.size());
+    if (!record.empty()) [[likely]] {  // memcpy from a null span's data() is undefined
+      std::memcpy(slot + kSlotHeaderSize, record.data(), record.size());
+    }
     head_.store(at + need, std::memory_order_release);
     return true;
   }
