@@ -310,8 +310,8 @@ bool ChainChecker::Add(const Frame& frame, std::string* problem) {
                               " (epochs change only by one, at a log_start)");
       return false;
     }
-    if (h.epoch == last_epoch_ && h.type == RecordType::kLogStart) {
-      *problem = absl::StrCat("a log_start that keeps epoch ", h.epoch);
+    if (h.epoch == last_epoch_ && h.type == RecordType::kLogStart && epoch_started_) {
+      *problem = absl::StrCat("a second log_start in epoch ", h.epoch);
       return false;
     }
   } else if (strict_) {
@@ -338,6 +338,9 @@ bool ChainChecker::Add(const Frame& frame, std::string* problem) {
   }
   if (records_ == 0 || h.epoch != last_epoch_) {
     ++epochs_;
+  }
+  if (h.type == RecordType::kLogStart) {
+    epoch_started_ = true;
   }
   have_prev_ = true;
   last_seq_ = h.seq;

@@ -135,7 +135,8 @@ bool GoodFrameAfter(std::span<const std::byte> bytes, size_t from, const LinkHas
 //     kSegment = the previous segment's number + 1 (1 for the first) and kPrevSeq = the last seq of
 //     the segment before (0 for the first); no kSegmentStart elsewhere;
 //   - seq = previous seq + 1, and prev = the previous record's link (zeros before seq 1);
-//   - epochs never decrease and change only at a kLogStart, by one; a kLogStart changes it.
+//   - epochs never decrease and change only at a kLogStart, by one; an epoch has one kLogStart
+//     (a new log's first epoch begins with its kSegmentStart, then its kLogStart).
 // `strict` (verify): the log must begin with seq 1 in segment 1. Not strict (a reader that starts
 // at a later segment): the first record seen begins the chain.
 class ChainChecker {
@@ -172,6 +173,7 @@ class ChainChecker {
   uint32_t last_epoch_ = 0;
   uint32_t epochs_ = 0;
   RecordType last_type_{};
+  bool epoch_started_ = false;  // the last epoch's kLogStart was seen
   std::byte last_link_[kLinkSize] = {};
   uint64_t name_seq_ = 0;
   std::string_view name_;
