@@ -78,7 +78,7 @@ enum class RecordType : uint8_t {
 inline constexpr uint16_t kFlagSecurity = 1u << 0;      // never dropped: a full queue blocks
 inline constexpr uint16_t kFlagTruncated = 1u << 1;     // text or parameters were cut at a limit
 inline constexpr uint16_t kFlagParamsHidden = 1u << 2;  // parameter values withheld (masking)
-inline constexpr uint16_t kFlagTextNormalized = 1u << 3;  // constants in kText replaced by $n
+inline constexpr uint16_t kFlagTextNormalized = 1u << 3;  // constants in kText replaced by ?
 
 enum class Field : uint8_t {
   kSubject = 1,
