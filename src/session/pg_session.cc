@@ -24,6 +24,7 @@
 #include "src/session/pg_backend_auth.h"
 #include "src/session/pg_session_internal.h"
 #include "src/session/pg_session_mask.h"
+#include "src/audit/writer.h"
 #include "src/session/pg_session_audit.h"
 #include "src/tls/stream.h"
 
@@ -696,6 +697,11 @@ void PgSession::Authorize(int64_t now_ms) {
          internal::ContainsIgnoreCase(value, "search_path"))) {
       search_path_unknown_ = true;
     }
+  }
+  if (audit_ != nullptr && audit_sink_->failed()) {
+    Fail(EndReason::kBackendUnavailable, "58030",
+         "jitgate: the audit log cannot be written; new sessions are refused until it can");
+    return;
   }
   absl::StatusOr<std::shared_ptr<const grants::Grant>> grant =
       env_.grants->IssueAuto(*identity_, resource.name, policy_name_, decision.max_duration_s,

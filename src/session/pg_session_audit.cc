@@ -377,7 +377,9 @@ void PgSession::AuditHold(const EditFrame& frame, uint64_t seq, size_t out_befor
                           std::vector<std::byte>* out, FrameAction* action) {
   AuditState& a = *audit_;
   const bool holding = !a.gated.empty() || a.gate_from != SIZE_MAX;
-  if (!holding && audit_sink_->Passed(seq)) {
+  // A failed log passes nothing (fail closed): the statement waits, and OnAuditProgress ends
+  // the session with 58030.
+  if (!holding && audit_sink_->Passed(seq) && !audit_sink_->failed()) {
     return;
   }
   ++stats_->audit_waits;
