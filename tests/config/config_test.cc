@@ -1104,5 +1104,162 @@ TEST(ConfigMasking, HashKeyFromEnvironment) {
   unsetenv("ORDERS_DB_PASSWORD");
 }
 
+// ---- Audit ("audit").
+
+std::string WithAudit(const std::string& audit) {
+  return Doc(kListener, kResources, absl::StrCat(R"("audit": )", audit));
+}
+
+// The smallest queue the default record limits accept: 4 records of 4096 + 4096 + 64 KiB.
+constexpr char kAuditQueueOk[] = R"("queue_bytes": 524288)";
+
+TEST(ConfigAudit, AbsentIsOffWithDefaults) {
+  const absl::StatusOr<Config> config = Parse(Doc(), kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const AuditConfig& audit = config->audit;
+  EXPECT_FALSE(audit.enabled);
+  EXPECT_EQ(audit.dir, "");
+  EXPECT_EQ(audit.mode, AuditMode::kNormal);
+}
+
+TEST(ConfigAudit, Defaults) {
+  const absl::StatusOr<Config> config = Parse(WithAudit(R"({"dir": "/var/lib/jitgate/audit"})"),
+                                              kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const AuditConfig& audit = config->audit;
+  EXPECT_TRUE(audit.enabled);
+  EXPECT_EQ(audit.dir, "/var/lib/jitgate/audit");
+  EXPECT_EQ(audit.mode, AuditMode::kNormal);
+  EXPECT_EQ(audit.fsync_interval_ms, 200u);
+  EXPECT_EQ(audit.segment_size_max, uint64_t{64} << 20);
+  EXPECT_EQ(audit.queue_bytes, 4u << 20);
+  EXPECT_EQ(audit.on_full, AuditOnFull::kBlock);
+  EXPECT_EQ(audit.statement_bytes_max, 4096u);
+  EXPECT_EQ(audit.params_bytes_max, 4096u);
+  EXPECT_EQ(audit.chain_key_env, "");
+  EXPECT_EQ(audit.chain_key_file, "");
+  EXPECT_EQ(audit.chain_key, "");
+  EXPECT_EQ(AuditModeName(AuditMode::kNormal), "normal");
+  EXPECT_EQ(AuditModeName(AuditMode::kDurable), "durable");
+}
+
+TEST(ConfigAudit, EveryKeyRead) {
+  const absl::StatusOr<Config> config = Parse(
+      WithAudit(R"({"dir": "/srv/audit", "mode": "durable", "fsync_interval_ms": 60000,
+                    "segment_size_max": 4294967296, "queue_bytes": 1073741824,
+                    "on_full": "drop", "statement_bytes_max": 1048576,
+                    "params_bytes_max": 1048576, "chain_key_env": "JG_AUDIT_KEY"})"),
+      kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const AuditConfig& audit = config->audit;
+  EXPECT_TRUE(audit.enabled);
+  EXPECT_EQ(audit.dir, "/srv/audit");
+  EXPECT_EQ(audit.mode, AuditMode::kDurable);
+  EXPECT_EQ(audit.fsync_interval_ms, 60000u);
+  EXPECT_EQ(audit.segment_size_max, uint64_t{4} << 30);
+  EXPECT_EQ(audit.queue_bytes, 1u << 30);
+  EXPECT_EQ(audit.on_full, AuditOnFull::kDrop);
+  EXPECT_EQ(audit.statement_bytes_max, 1u << 20);
+  EXPECT_EQ(audit.params_bytes_max, 1u << 20);
+  EXPECT_EQ(audit.chain_key_env, "JG_AUDIT_KEY");
+  EXPECT_EQ(audit.chain_key_file, "");
+
+  // The other ends of the ranges, and the key from a file.
+  const absl::StatusOr<Config> low = Parse(
+      WithAudit(R"({"dir": "a", "mode": "normal", "fsync_interval_ms": 1,
+                    "segment_size_max": 1048576, "queue_bytes": 524288, "on_full": "block",
+                    "statement_bytes_max": 64, "params_bytes_max": 0,
+                    "chain_key_file": "/etc/jitgate/audit.key"})"),
+      kFile);
+  ASSERT_TRUE(low.ok()) << low.status();
+  EXPECT_EQ(low->audit.mode, AuditMode::kNormal);
+  EXPECT_EQ(low->audit.fsync_interval_ms, 1u);
+  EXPECT_EQ(low->audit.segment_size_max, uint64_t{1} << 20);
+  EXPECT_EQ(low->audit.queue_bytes, 512u << 10);
+  EXPECT_EQ(low->audit.on_full, AuditOnFull::kBlock);
+  EXPECT_EQ(low->audit.statement_bytes_max, 64u);
+  EXPECT_EQ(low->audit.params_bytes_max, 0u);
+  EXPECT_EQ(low->audit.chain_key_env, "");
+  EXPECT_EQ(low->audit.chain_key_file, "/etc/jitgate/audit.key");
+}
+
+TEST(ConfigAudit, ErrorsNamePathAndExpectation) {
+  const auto audit = [](const std::string& members) {
+    return WithAudit(absl::StrCat(R"({"dir": "/srv/audit", )", members, "}"));
+  };
+  ExpectInvalid(WithAudit("true"), "$.audit", "expected an object with at least \"dir\"");
+  ExpectInvalid(WithAudit("{}"), "$.audit", R"(missing key "dir")");
+  ExpectInvalid(audit(R"("dirr": "/x")"), "$.audit", R"(unknown key "dirr")");
+  ExpectInvalid(audit(R"("dirr": "/x")"), "$.audit", "known keys: dir, mode, fsync_interval_ms");
+  ExpectInvalid(WithAudit(R"({"dir": ""})"), "$.audit.dir", "a file path");
+  ExpectInvalid(WithAudit(R"({"dir": 7})"), "$.audit.dir", "a file path");
+  ExpectInvalid(audit(R"("mode": "fast")"), "$.audit.mode",
+                R"(expected "normal" or "durable", got "fast")");
+  ExpectInvalid(audit(R"("mode": 1)"), "$.audit.mode", R"("normal" or "durable")");
+  ExpectInvalid(audit(R"("on_full": "wait")"), "$.audit.on_full",
+                R"(expected "block" or "drop", got "wait")");
+  ExpectInvalid(audit(R"("on_full": false)"), "$.audit.on_full", R"("block" or "drop")");
+  ExpectInvalid(audit(R"("fsync_interval_ms": 0)"), "$.audit.fsync_interval_ms",
+                "between 1 and 60000");
+  ExpectInvalid(audit(R"("fsync_interval_ms": 60001)"), "$.audit.fsync_interval_ms",
+                "between 1 and 60000");
+  ExpectInvalid(audit(R"("segment_size_max": 1048575)"), "$.audit.segment_size_max",
+                "between 1 MiB and 4 GiB");
+  ExpectInvalid(audit(R"("segment_size_max": 4294967297)"), "$.audit.segment_size_max",
+                "between 1 MiB and 4 GiB");
+  ExpectInvalid(audit(R"("segment_size_max": "64M")"), "$.audit.segment_size_max",
+                "a size in bytes");
+  ExpectInvalid(audit(R"("queue_bytes": 3145728)"), "$.audit.queue_bytes",
+                "expected a power of two between 262144 (256 KiB) and 1073741824 (1 GiB), got "
+                "3145728");
+  ExpectInvalid(audit(R"("queue_bytes": 131072)"), "$.audit.queue_bytes", "a power of two");
+  ExpectInvalid(audit(R"("queue_bytes": 2147483648)"), "$.audit.queue_bytes", "a power of two");
+  ExpectInvalid(audit(R"("queue_bytes": 1.5)"), "$.audit.queue_bytes", "a power of two");
+  // A power of two in range, but not room for 4 records of the largest size.
+  ExpectInvalid(audit(absl::StrCat(kAuditQueueOk, R"(, "statement_bytes_max": 65536)")),
+                "$.audit.queue_bytes",
+                "expected at least 4 records of the largest size (135168 bytes");
+  ExpectInvalid(audit(absl::StrCat(kAuditQueueOk, R"(, "statement_bytes_max": 1048576)")),
+                "$.audit.queue_bytes", "so at least 4472832 bytes");
+  ExpectInvalid(audit(R"("statement_bytes_max": 63)"), "$.audit.statement_bytes_max",
+                "between 64 and 1048576");
+  ExpectInvalid(audit(R"("params_bytes_max": 1048577)"), "$.audit.params_bytes_max",
+                "between 0 and 1048576");
+  ExpectInvalid(audit(R"("params_bytes_max": -1)"), "$.audit.params_bytes_max",
+                "between 0 and 1048576");
+  ExpectInvalid(audit(R"("chain_key_env": "K", "chain_key_file": "/k")"), "$.audit",
+                R"(give at most one of "chain_key_env" and "chain_key_file")");
+  ExpectInvalid(audit(R"("chain_key_env": "")"), "$.audit.chain_key_env",
+                "an environment variable name");
+  ExpectInvalid(audit(R"("chain_key_file": 1)"), "$.audit.chain_key_file", "a file path");
+}
+
+TEST(ConfigAudit, ChainKeyResolved) {
+  absl::StatusOr<Config> config =
+      Parse(WithAudit(R"({"dir": "/srv/audit", "chain_key_env": "JG_TEST_AUDIT_KEY"})"), kFile);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(unsetenv("JG_TEST_AUDIT_KEY"), 0);
+  EXPECT_THAT(std::string(ResolveSecrets(*config).message()),
+              HasSubstr("audit: chain_key_env: "));
+  setenv("JG_TEST_AUDIT_KEY", "too-short", 1);
+  EXPECT_THAT(std::string(ResolveSecrets(*config).message()), HasSubstr("needs at least 32"));
+  setenv("JG_TEST_AUDIT_KEY", "0123456789abcdef0123456789abcdef", 1);
+  ASSERT_TRUE(ResolveSecrets(*config).ok());
+  EXPECT_EQ(config->audit.chain_key, "0123456789abcdef0123456789abcdef");
+  unsetenv("JG_TEST_AUDIT_KEY");
+
+  const std::string path = WriteTempFile("jitgate_audit_key", "fedcba9876543210fedcba9876543210\n");
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  absl::StatusOr<Config> from_file = Parse(
+      WithAudit(absl::StrCat(R"({"dir": "/srv/audit", "chain_key_file": ")", path, "\"}")), kFile);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  ASSERT_TRUE(ResolveSecrets(*from_file).ok());
+  EXPECT_EQ(from_file->audit.chain_key, "fedcba9876543210fedcba9876543210");
+  std::remove(path.c_str());
+  const absl::Status missing = ResolveSecrets(*from_file);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("audit: chain_key_file: "));
+}
+
 }  // namespace
 }  // namespace jitgate::config
