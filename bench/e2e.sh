@@ -38,6 +38,9 @@
 #                   other column. The gateway's other policies unmask every rule, so jitgate-gw,
 #                   -gw-open and -gw-tls mask nothing.
 #   jitgate-gw-tls  the same gateway on its TLS listener, sslmode=require
+#   jitgate-gw-audit a second gateway process, the same config plus an audit log ("audit":
+#                   normal mode, group fsync every 200 ms, in the run's temp dir): what the audit
+#                   log costs = this vs jitgate-gw
 #   haproxy         HAProxy mode tcp, sslmode=disable
 #   pgbouncer       PgBouncer session mode, auth_type=trust, sslmode=disable
 #   pgbouncer-tls   PgBouncer session mode, client_tls_sslmode=require, auth_type=scram-sha-256
@@ -111,7 +114,7 @@ done
 ((DURATION > 0 && ROUNDS > 0 && CONNECT_CLIENTS > 0 && COPY_ROWS > 0 && COPY_REPEATS > 0)) ||
   { echo "e2e: DURATION, ROUNDS, CONNECT_CLIENTS, COPY_ROWS and COPY_REPEATS must be > 0" >&2; exit 2; }
 ((COPY_ROWS >= 1000)) || { echo "e2e: COPY_ROWS must be >= 1000 (rows 100 and 1000 are checked)" >&2; exit 2; }
-ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-open jitgate-gw-mask jitgate-gw-tls haproxy pgbouncer pgbouncer-tls"
+ALL_TARGETS="direct direct-tls jitgate jitgate-gw jitgate-gw-open jitgate-gw-mask jitgate-gw-tls jitgate-gw-audit haproxy pgbouncer pgbouncer-tls"
 for t in $TARGETS $CONNECT_TARGETS $COPY_TARGETS; do
   [[ " $ALL_TARGETS " == *" $t "* ]] || { echo "e2e: unknown target '$t' (known: $ALL_TARGETS)" >&2; exit 2; }
 done
@@ -124,9 +127,9 @@ die() { log "FATAL: $*"; exit 1; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 has_workload() { [[ " $WORKLOADS " == *" $1 "* ]]; }
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
-has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask; }
+has_jitgate_target() { has_target jitgate || has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask || has_target jitgate-gw-audit; }
 # The gateway targets need the pg workload; TLS to PostgreSQL needs openssl for the certificate.
-has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask; }; }
+has_gw_target() { has_workload pg && { has_target jitgate-gw || has_target jitgate-gw-tls || has_target jitgate-gw-open || has_target jitgate-gw-mask || has_target jitgate-gw-audit; }; }
 # The copy scenario runs COPY_TARGETS that are in TARGETS (pg workload only).
 copy_targets() { local t; for t in $COPY_TARGETS; do has_target "$t" && printf '%s\n' "$t"; done; return 0; }
 has_copy() { has_workload pg && has_scenario copy && [[ -n $(copy_targets) ]]; }
@@ -420,6 +423,28 @@ EOF
     log "jitgate gateway did not start (its log is above); its rows will be FAILED"
     START_FAILED=1
   fi
+  if has_target jitgate-gw-audit; then
+    # The same gateway with an audit log: its own ports, grant log and audit directory.
+    GA_PORT=$(jg_free_port)
+    GAT_PORT=$(jg_free_port)
+    sed -e "s/127.0.0.1:$G_PORT\"/127.0.0.1:$GA_PORT\"/" -e "s/127.0.0.1:$GT_PORT\"/127.0.0.1:$GAT_PORT\"/" \
+      -e "s#\"log\": \"$GW_DIR/grants.log\"#\"log\": \"$GW_DIR/grants-audit.log\"#" \
+      -e "s#^ \"grants\":# \"audit\": {\"dir\": \"$GW_DIR/audit\", \"mode\": \"normal\"},\n \"grants\":#" \
+      "$GW_DIR/jitgate.json" >"$GW_DIR/jitgate-audit.json"
+    grep -q '"audit"' "$GW_DIR/jitgate-audit.json" || die "could not write the audit gateway's config"
+    log "starting jitgate gateway with an audit log (insecure 127.0.0.1:$GA_PORT)"
+    gw_pid=${JG_JITGATE_PID:-}
+    if JG_BENCH_DB_PASSWORD=$BENCH_PASSWORD JG_BENCH_MASK_KEY=$gw_mask_key \
+      jg_jitgate_start "$GW_DIR/jitgate-audit.json" "$GW_DIR/jitgate-audit.log" \
+      --log-level "$JITGATE_LOG_LEVEL" && [[ -n ${JG_JITGATE_PID:-} ]]; then
+      PROXY_PID[jitgate-gw-audit]=$JG_JITGATE_PID
+      PG_TARGET_PORT[jitgate-gw-audit]=$GA_PORT
+    else
+      log "jitgate gateway with audit did not start (its log is above); its rows will be FAILED"
+      START_FAILED=1
+    fi
+    JG_JITGATE_PID=$gw_pid
+  fi
 fi
 
 if has_target haproxy; then
@@ -594,6 +619,7 @@ show_jitgate_log() {
   case $1 in
     jitgate) f=$TMP/jitgate.log ;;
     jitgate-gw | jitgate-gw-tls | jitgate-gw-open | jitgate-gw-mask) f=$GW_DIR/jitgate.log ;;
+    jitgate-gw-audit) f=$GW_DIR/jitgate-audit.log ;;
     *) return 0 ;;
   esac
   [[ -f $f ]] || return 0
@@ -608,7 +634,7 @@ pg_client() {
   PGC_USER=postgres PGC_DB=postgres PGC_SSLMODE=disable PGC_PASSWORD=
   case $1 in
     direct-tls | pgbouncer-tls) PGC_USER=$BENCH_ROLE PGC_SSLMODE=require PGC_PASSWORD=$BENCH_PASSWORD ;;
-    jitgate-gw) PGC_USER=agent PGC_DB=bench PGC_PASSWORD=$GW_TOKEN ;;
+    jitgate-gw | jitgate-gw-audit) PGC_USER=agent PGC_DB=bench PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-open) PGC_USER=agent PGC_DB=bench_open PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-mask) PGC_USER=agent PGC_DB=bench_mask PGC_PASSWORD=$GW_TOKEN ;;
     jitgate-gw-tls) PGC_USER=agent PGC_DB=bench PGC_SSLMODE=require PGC_PASSWORD=$GW_TOKEN ;;
