@@ -458,7 +458,7 @@ void ReplayStatement(const LogRecord& r, const Fields& f, std::string* out) {
     absl::StrAppend(out, " (truncated from ", f.Number(Field::kTextSize), " bytes)");
   }
   if ((r.header.flags & kFlagTextNormalized) != 0) {
-    out->append(" (constants replaced by $n)");
+    out->append(" (constants replaced by ?)");
   }
   out->append("\n");
   if (auto it = f.texts.find(Field::kText); it != f.texts.end()) {

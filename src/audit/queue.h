@@ -72,7 +72,8 @@ class SpscQueue {
   }
 
   // ---- consumer thread --------------------------------------------------------------------------
-  // The oldest record, or an empty span when the queue is empty. Valid until Release().
+  // The oldest record, or a span with a null data() when the queue is empty (a zero-size record
+  // has a non-null data(): test data(), not empty()). Valid until Release().
   std::span<const std::byte> Front() {
     if (consumer_pos_ == consumer_head_) {
       consumer_head_ = head_.load(std::memory_order_acquire);

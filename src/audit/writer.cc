@@ -160,7 +160,7 @@ size_t Hub::DrainOnce() {
     size_t taken = 0;
     while (taken < kTakePerShardMax) {
       const std::span<const std::byte> record = channel.queue.Front();
-      if (record.empty()) {
+      if (record.data() == nullptr) {
         break;
       }
       if (record.size() >= kQueuedHeaderSize &&
@@ -238,7 +238,7 @@ void Hub::Run() {
       for (auto& channel : channels_) {
         while (true) {
           const std::span<const std::byte> record = channel->queue.Front();
-          if (record.empty()) {
+          if (record.data() == nullptr) {
             break;
           }
           channel->queue.Pop(record.size());

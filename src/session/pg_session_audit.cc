@@ -480,6 +480,7 @@ void PgSession::AuditDown(const EditFrame& frame, bool refusal) {
   if (refusal && !a.error) {
     // A refusal's marker error, replaced by the refusal (42501) on its way to the client.
     std::memcpy(a.sqlstate.data(), "42501", 5);
+    a.sqlstate_size = 5;
     a.error = true;
     return;
   }
@@ -513,7 +514,8 @@ void PgSession::AuditDown(const EditFrame& frame, bool refusal) {
       pg::ErrorResponse error;
       if (pg::DecodeErrorResponse(frame.payload, error) == pg::InvalidReason::kNone) {
         const std::string_view code = error.Find(pg::kFieldCode);
-        std::memcpy(a.sqlstate.data(), code.data(), std::min(code.size(), a.sqlstate.size()));
+        a.sqlstate_size = std::min(code.size(), a.sqlstate.size());
+        std::memcpy(a.sqlstate.data(), code.data(), a.sqlstate_size);
         a.error = true;
       }
       return;
@@ -538,8 +540,8 @@ void PgSession::AuditDown(const EditFrame& frame, bool refusal) {
   b.Integer(Field::kRows, a.rows);
   b.Integer(Field::kCommands, a.commands);
   b.Integer(Field::kBytesDown, a.bytes_down);
-  if (a.error) {
-    b.Text(Field::kSqlstate, std::string_view(a.sqlstate.data(), a.sqlstate.size()));
+  if (a.error && a.sqlstate_size > 0) {
+    b.Text(Field::kSqlstate, std::string_view(a.sqlstate.data(), a.sqlstate_size));
   }
   for (const std::string& masked : a.masked) {
     b.Text(Field::kMasked, masked);

@@ -27,6 +27,7 @@ struct AuditState {
   uint64_t commands = 0;
   uint64_t bytes_down = 0;
   std::array<char, 5> sqlstate{};
+  size_t sqlstate_size = 0;  // 0: the error had no code
   bool error = false;
   std::vector<std::string> masked;  // "column=count" (reserved once)
   // Per sync point sent (Query, Sync, FunctionCall), oldest first: when it was sent and the last
