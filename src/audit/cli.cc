@@ -36,7 +36,7 @@ constexpr char kUsage[] =
 
 void Put(FILE* f, std::string_view text) { std::fwrite(text.data(), 1, text.size(), f); }
 
-// ---- arguments -------------------------------------------------------------------------------------
+// ---- arguments ----------------------------------------------------------------------------------
 
 struct Args {
   std::string command;
@@ -103,7 +103,7 @@ bool ParseArgs(int argc, char** argv, Args* args, std::string* problem) {
   return true;
 }
 
-// ---- rendering --------------------------------------------------------------------------------------
+// ---- rendering ----------------------------------------------------------------------------------
 
 // The length of the valid UTF-8 sequence at text[i], or 0 (RFC 3629: no overlongs, no
 // surrogates, nothing above U+10FFFF).
@@ -163,13 +163,27 @@ void AppendJsonString(std::string_view text, std::string* out) {
       continue;
     }
     switch (b) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
         if (b < 0x20 || b == 0x7F) {
           out->append("\\u00");
@@ -183,8 +197,9 @@ void AppendJsonString(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-// Text for a terminal: valid UTF-8 kept, newlines and tabs kept when `multiline`, every other
-// control byte and every invalid byte shown as \xNN (no escape sequence reaches the terminal).
+// Text for a terminal: valid UTF-8 kept, newlines and tabs kept when `multiline` (else quotes
+// become \"), backslashes doubled, every other control byte and every invalid byte shown as \xNN
+// (no escape sequence reaches the terminal).
 std::string Printable(std::string_view text, bool multiline) {
   std::string out;
   out.reserve(text.size());
@@ -196,11 +211,13 @@ std::string Printable(std::string_view text, bool multiline) {
       i += n;
       continue;
     }
-    const bool keep = n == 1 && (b >= 0x20 && b != 0x7F && b != '\\');
+    const bool keep = n == 1 && b >= 0x20 && b != 0x7F && b != '\\' && (b != '"' || multiline);
     if (keep || (multiline && (b == '\n' || b == '\t'))) {
       out.push_back(static_cast<char>(b));
     } else if (b == '\\') {
       out.append("\\\\");
+    } else if (b == '"' && !multiline) {
+      out.append("\\\"");
     } else {
       out.append("\\x");
       AppendHexByte(b, &out);
@@ -276,8 +293,8 @@ std::string FieldJson(const FieldView& field) {
 std::string RecordJson(const LogRecord& record) {
   const RecordHeader& h = record.header;
   std::string out = absl::StrCat("{\"seq\":", h.seq, ",\"epoch\":", h.epoch, ",\"time\":\"",
-                                 FormatTimeUs(h.time_us), "\",\"type\":\"",
-                                 RecordTypeName(h.type), "\",\"shard\":", h.shard);
+                                 FormatTimeUs(h.time_us), "\",\"type\":\"", RecordTypeName(h.type),
+                                 "\",\"shard\":", h.shard);
   if (h.session != 0) {
     absl::StrAppend(&out, ",\"session\":\"", SessionName(h), "\"");
   }
@@ -329,8 +346,8 @@ std::string RecordJson(const LogRecord& record) {
 // The record as one human line: time, seq, type, session, then name=value per field.
 std::string RecordLine(const LogRecord& record) {
   const RecordHeader& h = record.header;
-  std::string out = absl::StrCat(FormatTimeUs(h.time_us), " seq ", h.seq, " ",
-                                 RecordTypeName(h.type));
+  std::string out =
+      absl::StrCat(FormatTimeUs(h.time_us), " seq ", h.seq, " ", RecordTypeName(h.type));
   if (h.session != 0) {
     absl::StrAppend(&out, " session=", SessionName(h));
   } else if (h.shard != kShardControl) {
@@ -347,15 +364,14 @@ std::string RecordLine(const LogRecord& record) {
     } else if (IntegerField(field.tag) && field.integer(&value)) {
       absl::StrAppend(&out, " ", FieldKey(field.tag), "=", value);
     } else {
-      const std::string key =
-          field.tag == Field::kParam ? "param" : FieldKey(field.tag);
+      const std::string key = field.tag == Field::kParam ? "param" : FieldKey(field.tag);
       absl::StrAppend(&out, " ", key, "=\"", Printable(field.text(), false), "\"");
     }
   }
   return out;
 }
 
-// ---- the session view used by replay and sessions -------------------------------------------------
+// ---- the session view used by replay and sessions -----------------------------------------------
 
 // The fields of one record gathered by tag: texts joined for repeated tags, integers parsed.
 struct Fields {
@@ -424,12 +440,20 @@ std::string FormatDurationUs(uint64_t us) {
 void ReplayOpen(const LogRecord& r, const Fields& f, std::string* out) {
   absl::StrAppend(out, "session ", SessionName(r.header), " opened ",
                   FormatTimeUs(r.header.time_us), " (seq ", r.header.seq, ")\n  who     ");
-  AppendTexts(f, {{"subject", Field::kSubject}, {"app", Field::kApp}, {"groups", Field::kGroup},
-                  {"roles", Field::kRole}, {"tenant", Field::kTenant}, {"token", Field::kTokenId}},
+  AppendTexts(f,
+              {{"subject", Field::kSubject},
+               {"app", Field::kApp},
+               {"groups", Field::kGroup},
+               {"roles", Field::kRole},
+               {"tenant", Field::kTenant},
+               {"token", Field::kTokenId}},
               out);
   out->append("\n  from    ");
-  AppendTexts(f, {{"client", Field::kClient}, {"listener", Field::kListener},
-                  {"tls", Field::kTlsVersion}, {"cipher", Field::kTlsCipher}},
+  AppendTexts(f,
+              {{"client", Field::kClient},
+               {"listener", Field::kListener},
+               {"tls", Field::kTlsVersion},
+               {"cipher", Field::kTlsCipher}},
               out);
   out->append("\n  target  ");
   AppendTexts(f, {{"resource", Field::kResource}, {"policy", Field::kPolicy}}, out);
@@ -440,8 +464,8 @@ void ReplayOpen(const LogRecord& r, const Fields& f, std::string* out) {
     out->append("\n  grant   ");
     AppendTexts(f, {{"id", Field::kGrant}}, out);
     if (f.Has(Field::kExpiresMs)) {
-      absl::StrAppend(out, " expires=",
-                      FormatTimeUs(static_cast<int64_t>(f.Number(Field::kExpiresMs)) * 1000));
+      absl::StrAppend(
+          out, " expires=", FormatTimeUs(static_cast<int64_t>(f.Number(Field::kExpiresMs)) * 1000));
     }
   }
   out->append("\n");
@@ -450,9 +474,13 @@ void ReplayOpen(const LogRecord& r, const Fields& f, std::string* out) {
 void ReplayStatement(const LogRecord& r, const Fields& f, std::string* out) {
   absl::StrAppend(out, "statement ", f.Number(Field::kStatementSeq), " at ",
                   FormatTimeUs(r.header.time_us), " (seq ", r.header.seq, ")");
-  AppendTexts(f, {{"kind", Field::kKind}, {"decision", Field::kDecision}, {"rule", Field::kRule},
-                  {"class", Field::kClass}, {"command", Field::kCommand},
-                  {"policy", Field::kPolicy}},
+  AppendTexts(f,
+              {{"kind", Field::kKind},
+               {"decision", Field::kDecision},
+               {"rule", Field::kRule},
+               {"class", Field::kClass},
+               {"command", Field::kCommand},
+               {"policy", Field::kPolicy}},
               out);
   if ((r.header.flags & kFlagTruncated) != 0) {
     absl::StrAppend(out, " (truncated from ", f.Number(Field::kTextSize), " bytes)");
@@ -505,16 +533,16 @@ void ReplayResponse(const Fields& f, std::string* out) {
 
 void ReplayClose(const LogRecord& r, const Fields& f, std::string* out) {
   absl::StrAppend(out, "closed ", FormatTimeUs(r.header.time_us), " (seq ", r.header.seq, ")");
-  AppendTexts(f, {{"reason", Field::kReason}, {"sqlstate", Field::kSqlstate},
-                  {"message", Field::kMessage}},
-              out);
+  AppendTexts(
+      f, {{"reason", Field::kReason}, {"sqlstate", Field::kSqlstate}, {"message", Field::kMessage}},
+      out);
   absl::StrAppend(out, "\n  ", f.Number(Field::kStatements), " statements, ",
                   f.Number(Field::kRows), " rows, ", f.Number(Field::kBytesUp), " bytes up, ",
                   f.Number(Field::kBytesDown), " bytes down, lasted ",
                   FormatDurationUs(f.Number(Field::kDurationUs)), "\n");
 }
 
-// ---- commands ---------------------------------------------------------------------------------------
+// ---- commands -----------------------------------------------------------------------------------
 
 struct Context {
   FILE* out;
@@ -537,10 +565,10 @@ int Verify(const Args& args, Context& ctx) {
     Put(ctx.err, absl::StrCat("audit verify: broken: ", report.error, "\n"));
     return kExitBroken;
   }
-  Put(ctx.out, absl::StrCat("ok: ", report.records, " records in ", report.segments,
-                            " segments, seq ", report.first_seq, "..", report.last_seq, ", ",
-                            report.epochs, " epochs; last epoch ",
-                            report.last_epoch_closed ? "closed" : "open", "\n"));
+  Put(ctx.out,
+      absl::StrCat("ok: ", report.records, " records in ", report.segments, " segments, seq ",
+                   report.first_seq, "..", report.last_seq, ", ", report.epochs,
+                   " epochs; last epoch ", report.last_epoch_closed ? "closed" : "open", "\n"));
   return kExitOk;
 }
 
@@ -567,8 +595,7 @@ int Replay(const Args& args, Context& ctx) {
   const std::string& id = args.session;
   const size_t dot1 = id.find('.');
   const size_t dot2 = dot1 == std::string::npos ? dot1 : id.find('.', dot1 + 1);
-  if (dot2 == std::string::npos ||
-      !ParseU64(std::string_view(id).substr(0, dot1), &epoch) ||
+  if (dot2 == std::string::npos || !ParseU64(std::string_view(id).substr(0, dot1), &epoch) ||
       !ParseU64(std::string_view(id).substr(dot1 + 1, dot2 - dot1 - 1), &shard) ||
       !ParseU64(std::string_view(id).substr(dot2 + 1), &session) || session == 0) {
     Put(ctx.err, absl::StrCat("audit replay: \"", id,
@@ -591,20 +618,30 @@ int Replay(const Args& args, Context& ctx) {
     ++matched;
     const Fields f(r.fields);
     switch (h.type) {
-      case RecordType::kSessionOpen: ReplayOpen(r, f, &text); break;
-      case RecordType::kStatement: ReplayStatement(r, f, &text); break;
-      case RecordType::kResponse: ReplayResponse(f, &text); break;
-      case RecordType::kSessionClose: ReplayClose(r, f, &text); break;
-      default: absl::StrAppend(&text, RecordLine(r), "\n"); break;
+      case RecordType::kSessionOpen:
+        ReplayOpen(r, f, &text);
+        break;
+      case RecordType::kStatement:
+        ReplayStatement(r, f, &text);
+        break;
+      case RecordType::kResponse:
+        ReplayResponse(f, &text);
+        break;
+      case RecordType::kSessionClose:
+        ReplayClose(r, f, &text);
+        break;
+      default:
+        absl::StrAppend(&text, RecordLine(r), "\n");
+        break;
     }
   });
   if (!ok) {
     return kExitBroken;
   }
   if (matched == 0) {
-    Put(ctx.err, absl::StrCat("audit replay: no session ", id, " in ", args.dir,
-                              "; list the session ids with `jitgate audit sessions ", args.dir,
-                              "`\n"));
+    Put(ctx.err,
+        absl::StrCat("audit replay: no session ", id, " in ", args.dir,
+                     "; list the session ids with `jitgate audit sessions ", args.dir, "`\n"));
     return kExitBroken;
   }
   Put(ctx.out, text);
@@ -656,8 +693,7 @@ int Sessions(const Args& args, Context& ctx) {
   for (const Summary& s : sessions) {
     absl::StrAppend(&text, s.id, "\t", FormatTimeUs(s.open_us), "\t",
                     s.subject.empty() ? "-" : s.subject, "\t",
-                    s.resource.empty() ? "-" : s.resource, "\t", s.statements, "\t", s.close,
-                    "\n");
+                    s.resource.empty() ? "-" : s.resource, "\t", s.statements, "\t", s.close, "\n");
   }
   Put(ctx.out, text);
   return kExitOk;
@@ -698,8 +734,7 @@ int Stream(const Args& args, Context& ctx, bool json, bool follow, bool skip_exi
 
 }  // namespace
 
-int RunAuditCommandTo(int argc, char** argv, FILE* out, FILE* err,
-                      const std::atomic<bool>* stop) {
+int RunAuditCommandTo(int argc, char** argv, FILE* out, FILE* err, const std::atomic<bool>* stop) {
   Args args;
   std::string problem;
   if (!ParseArgs(argc, argv, &args, &problem)) {

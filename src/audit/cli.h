@@ -47,8 +47,7 @@ int RunAuditCommand(int argc, char** argv);
 
 // The same, writing to `out` and `err`. The following commands (tail, export --follow) return 0
 // once `stop` (when not null) reads true; they check it at every poll.
-int RunAuditCommandTo(int argc, char** argv, FILE* out, FILE* err,
-                      const std::atomic<bool>* stop);
+int RunAuditCommandTo(int argc, char** argv, FILE* out, FILE* err, const std::atomic<bool>* stop);
 
 }  // namespace jitgate::audit
 

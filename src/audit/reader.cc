@@ -21,7 +21,7 @@
 
 namespace jitgate::audit {
 
-// ---- LinkHasher ----------------------------------------------------------------------------------
+// ---- LinkHasher ---------------------------------------------------------------------------------
 
 struct LinkHasher::Impl {
   SHA256_CTX inner;  // after the key block XOR ipad (or a fresh state for plain SHA-256)
@@ -80,21 +80,29 @@ std::string LinkHex(std::span<const std::byte> link) {
   return out;
 }
 
-// ---- SegmentScanner --------------------------------------------------------------------------------
+// ---- SegmentScanner -----------------------------------------------------------------------------
 
 const char* FrameProblemText(FrameProblem problem) {
   switch (problem) {
-    case FrameProblem::kNone: return "no problem";
-    case FrameProblem::kBadMagic: return "the file does not start with the segment magic JGAUDIT1";
-    case FrameProblem::kIncomplete: return "the frame runs past the end of the file";
-    case FrameProblem::kBodyTooSmall: return "body_size is smaller than a record header";
-    case FrameProblem::kBodyTooLarge: return "body_size is larger than the 4 MiB maximum";
+    case FrameProblem::kNone:
+      return "no problem";
+    case FrameProblem::kBadMagic:
+      return "the file does not start with the segment magic JGAUDIT1";
+    case FrameProblem::kIncomplete:
+      return "the frame runs past the end of the file";
+    case FrameProblem::kBodyTooSmall:
+      return "body_size is smaller than a record header";
+    case FrameProblem::kBodyTooLarge:
+      return "body_size is larger than the 4 MiB maximum";
     case FrameProblem::kLinkMismatch:
       return "the link does not match the body (record altered, or a keyed log read without its "
              "key / with the wrong key)";
-    case FrameProblem::kBadVersion: return "the record's format version is not 1";
-    case FrameProblem::kUnknownType: return "the record type is unknown";
-    case FrameProblem::kReservedNotZero: return "the header's reserved bytes are not zero";
+    case FrameProblem::kBadVersion:
+      return "the record's format version is not 1";
+    case FrameProblem::kUnknownType:
+      return "the record type is unknown";
+    case FrameProblem::kReservedNotZero:
+      return "the header's reserved bytes are not zero";
     case FrameProblem::kMalformedFields:
       return "the fields are malformed (a field runs past the body, or an integer is not 8 bytes)";
   }
@@ -219,7 +227,7 @@ bool GoodFrameAfter(std::span<const std::byte> bytes, size_t from, const LinkHas
   return false;
 }
 
-// ---- ChainChecker ----------------------------------------------------------------------------------
+// ---- ChainChecker -------------------------------------------------------------------------------
 
 void ChainChecker::BeginSegment(uint64_t name_seq, std::string_view name) {
   name_seq_ = name_seq;
@@ -277,8 +285,9 @@ bool ChainChecker::CheckSegmentStart(const Frame& frame, std::string* problem) {
       return false;
     }
   } else if (strict_ && (prev_seq != 0 || segment != 1)) {
-    *problem = absl::StrCat("segments before ", ToAbsl(name_), " are missing (it is segment number ",
-                            segment, " and continues after seq ", prev_seq, ")");
+    *problem =
+        absl::StrCat("segments before ", ToAbsl(name_), " are missing (it is segment number ",
+                     segment, " and continues after seq ", prev_seq, ")");
     return false;
   }
   return true;
@@ -352,7 +361,7 @@ bool ChainChecker::Add(const Frame& frame, std::string* problem) {
   return true;
 }
 
-// ---- files -----------------------------------------------------------------------------------------
+// ---- files --------------------------------------------------------------------------------------
 
 namespace {
 
@@ -514,7 +523,7 @@ absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
   return key;
 }
 
-// ---- VerifyLog -------------------------------------------------------------------------------------
+// ---- VerifyLog ----------------------------------------------------------------------------------
 
 namespace {
 
@@ -550,9 +559,9 @@ VerifyReport VerifyLog(const std::string& dir, std::string_view key) {
   }
   for (const std::string& name : torn) {
     absl::StatusOr<std::string> bytes = ReadFile(absl::StrCat(dir, "/", name));
-    report.notes.push_back(absl::StrCat(
-        name, ": ", bytes.ok() ? absl::StrCat(bytes->size(), " bytes") : "unreadable",
-        " cut from a torn tail when the gateway restarted (kept for inspection)"));
+    report.notes.push_back(
+        absl::StrCat(name, ": ", bytes.ok() ? absl::StrCat(bytes->size(), " bytes") : "unreadable",
+                     " cut from a torn tail when the gateway restarted (kept for inspection)"));
   }
   Head head;
   bool have_head = false;
@@ -620,9 +629,9 @@ VerifyReport VerifyLog(const std::string& dir, std::string_view key) {
     }
   }
   if (!head_found) {
-    report.error = absl::StrCat("the log was cut: HEAD names seq ", head.seq,
-                                " but the log ends at seq ", checker.last_seq(),
-                                " (records the gateway had made durable are gone)");
+    report.error =
+        absl::StrCat("the log was cut: HEAD names seq ", head.seq, " but the log ends at seq ",
+                     checker.last_seq(), " (records the gateway had made durable are gone)");
     report.error_file = std::string(kHeadFileName);
     report.error_seq = head.seq;
     return report;
@@ -637,7 +646,7 @@ VerifyReport VerifyLog(const std::string& dir, std::string_view key) {
   return report;
 }
 
-// ---- LogReader -------------------------------------------------------------------------------------
+// ---- LogReader ----------------------------------------------------------------------------------
 
 LogReader::LogReader(std::string dir, const LinkHasher* hasher, uint64_t from_seq)
     : dir_(std::move(dir)), hasher_(hasher), from_seq_(from_seq), checker_(/*strict=*/false) {}
@@ -693,8 +702,7 @@ bool LogReader::Refill() {
       continue;
     }
     if (n < 0) {
-      error_ = absl::StrCat("cannot read ", segments_[segment_index_].path, ": ",
-                            ErrnoText(error));
+      error_ = absl::StrCat("cannot read ", segments_[segment_index_].path, ": ", ErrnoText(error));
       return false;
     }
     if (n == 0) {
@@ -788,10 +796,11 @@ LogReader::Result LogReader::Next(LogRecord* out) {
       continue;
     }
     if (consumed_ != buffer_.size() || checker_.segment_records() == 0) {
-      return Broken(absl::StrCat(current, " offset ", buffer_offset_ + consumed_,
-                                 checker_.segment_records() == 0
-                                     ? ": the segment holds no records, and a later one exists"
-                                     : ": the segment ends inside a frame, and a later one exists"));
+      return Broken(
+          absl::StrCat(current, " offset ", buffer_offset_ + consumed_,
+                       checker_.segment_records() == 0
+                           ? ": the segment holds no records, and a later one exists"
+                           : ": the segment ends inside a frame, and a later one exists"));
     }
     segments_ = std::move(*listed);
     if (!OpenSegment(next)) {

@@ -32,7 +32,7 @@ namespace jitgate::audit {
 // Abseil 20220623 as Debian builds it has its own string_view, which StrCat wants.
 inline absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 
-// ---- links ---------------------------------------------------------------------------------------
+// ---- links --------------------------------------------------------------------------------------
 
 // Computes links. An empty key means SHA-256(body); otherwise HMAC-SHA-256(key, body) (RFC 2104),
 // with the inner and outer hash states after the padded key computed once at construction and
@@ -59,21 +59,21 @@ class LinkHasher {
 // Lower-case hex of a link (64 characters).
 std::string LinkHex(std::span<const std::byte> link);
 
-// ---- one segment's frames (pure) -------------------------------------------------------------------
+// ---- one segment's frames (pure) ----------------------------------------------------------------
 
 // What is wrong with a frame (or the segment's start). kIncomplete is not damage in a live log:
 // the writer may not have finished the frame yet.
 enum class FrameProblem : uint8_t {
   kNone,
-  kBadMagic,          // the segment does not start with kSegmentMagic
-  kIncomplete,        // the frame (or the magic) runs past the end of the bytes
-  kBodyTooSmall,      // body_size < kRecordHeaderSize
-  kBodyTooLarge,      // body_size > kBodySizeMax
-  kLinkMismatch,      // the stored link is not the link of the body
-  kBadVersion,        // header version != kFormatVersion
-  kUnknownType,       // not a RecordType this version defines
-  kReservedNotZero,   // header bytes 28..31 are not zero
-  kMalformedFields,   // a field runs past the body, or an integer field is not 8 bytes
+  kBadMagic,         // the segment does not start with kSegmentMagic
+  kIncomplete,       // the frame (or the magic) runs past the end of the bytes
+  kBodyTooSmall,     // body_size < kRecordHeaderSize
+  kBodyTooLarge,     // body_size > kBodySizeMax
+  kLinkMismatch,     // the stored link is not the link of the body
+  kBadVersion,       // header version != kFormatVersion
+  kUnknownType,      // not a RecordType this version defines
+  kReservedNotZero,  // header bytes 28..31 are not zero
+  kMalformedFields,  // a field runs past the body, or an integer field is not 8 bytes
 };
 
 // A sentence for messages ("the link does not match the body (...)").
@@ -181,7 +181,7 @@ class ChainChecker {
   uint64_t segment_records_ = 0;
 };
 
-// ---- files -----------------------------------------------------------------------------------------
+// ---- files --------------------------------------------------------------------------------------
 
 // "audit-<first seq, 20 digits>.seg".
 std::string SegmentFileName(uint64_t first_seq);
@@ -212,7 +212,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // audit.chain_key_file); an empty key is an error.
 absl::StatusOr<std::string> ReadKeyFile(const std::string& path);
 
-// ---- verify ----------------------------------------------------------------------------------------
+// ---- verify -------------------------------------------------------------------------------------
 
 struct VerifyReport {
   bool ok = false;
@@ -225,9 +225,9 @@ struct VerifyReport {
   // The first problem, with its location: "audit-...seg offset 1234 seq 57: the link does not
   // match the body (...)". Empty when ok.
   std::string error;
-  std::string error_file;      // the segment (or "HEAD") at fault; empty when ok
-  uint64_t error_offset = 0;   // file offset of the frame at fault
-  uint64_t error_seq = 0;      // seq of the record at fault, 0 when it has none
+  std::string error_file;     // the segment (or "HEAD") at fault; empty when ok
+  uint64_t error_offset = 0;  // file offset of the frame at fault
+  uint64_t error_seq = 0;     // seq of the record at fault, 0 when it has none
   // Not errors: torn tails recovery cut away ("audit-...seg.torn-3: ... bytes").
   std::vector<std::string> notes;
 };
@@ -273,7 +273,7 @@ class LogReader {
   uint64_t last_seq() const { return checker_.last_seq(); }
 
  private:
-  bool Refill();         // reads what was appended to the current segment; false on I/O error
+  bool Refill();  // reads what was appended to the current segment; false on I/O error
   bool OpenSegment(size_t index);
   Result Broken(std::string message);
 
@@ -285,9 +285,9 @@ class LogReader {
   size_t segment_index_ = 0;
   bool segment_open_ = false;
   int fd_ = -1;
-  std::string buffer_;         // bytes of the current segment from file offset buffer_offset_
+  std::string buffer_;  // bytes of the current segment from file offset buffer_offset_
   uint64_t buffer_offset_ = 0;
-  size_t consumed_ = 0;        // of buffer_
+  size_t consumed_ = 0;  // of buffer_
   std::string error_;
   bool broken_ = false;
 };

@@ -103,9 +103,7 @@ struct TornCut {
 }  // namespace
 
 SegmentWriter::SegmentWriter(const LogOptions& options)
-    : options_(options),
-      hasher_(options.chain_key),
-      buffer_(new std::byte[kBufferSize]) {}
+    : options_(options), hasher_(options.chain_key), buffer_(new std::byte[kBufferSize]) {}
 
 SegmentWriter::~SegmentWriter() {
   if (!closed_ && status_.ok()) {
@@ -205,10 +203,10 @@ absl::Status SegmentWriter::Recover(RecoveryInfo* info) {
     }
     if (result == SegmentScanner::Result::kBroken &&
         GoodFrameAfter(span, scanner.problem_offset(), hasher_)) {
-      return absl::DataLossError(absl::StrCat(
-          "audit: ", segment.path, " offset ", scanner.problem_offset(), " seq ",
-          checker.last_seq() + 1, ": ", FrameProblemText(scanner.problem()),
-          ", and good records follow, so this is not a torn write", advice));
+      return absl::DataLossError(
+          absl::StrCat("audit: ", segment.path, " offset ", scanner.problem_offset(), " seq ",
+                       checker.last_seq() + 1, ": ", FrameProblemText(scanner.problem()),
+                       ", and good records follow, so this is not a torn write", advice));
     }
     const size_t good_size = scanner.consumed();
     if (checker.segment_records() > 0) {
@@ -243,8 +241,8 @@ absl::Status SegmentWriter::Recover(RecoveryInfo* info) {
   info->last_seq = last_seq_;
   info->epoch = new_epoch;
   for (const TornCut& cut : cuts) {
-    JG_RETURN_IF_ERROR(CutTornTail(cut.segment, cut.bytes, cut.remove ? 0 : cut.good_size,
-                                   new_epoch, info));
+    JG_RETURN_IF_ERROR(
+        CutTornTail(cut.segment, cut.bytes, cut.remove ? 0 : cut.good_size, new_epoch, info));
   }
 
   head_fd_ = open(head_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -277,8 +275,7 @@ absl::Status SegmentWriter::Recover(RecoveryInfo* info) {
                     info->last_seq);
   }
   FieldList fields;
-  fields.Text(Field::kVersion,
-              std::string_view(options_.version).substr(0, kVersionSizeMax));
+  fields.Text(Field::kVersion, std::string_view(options_.version).substr(0, kVersionSizeMax));
   fields.Text(Field::kDetail, detail);
   JG_RETURN_IF_ERROR(MakeRoom(kFrameOverhead + fields.bytes().size()));
   epoch_ = new_epoch;  // the epoch changes at the kLogStart, not at a kSegmentStart before it
@@ -300,10 +297,9 @@ absl::Status SegmentWriter::CutTornTail(const SegmentFile& segment, const std::s
       return ErrnoError(errno, "cannot create", torn_path);
     }
     int error = 0;
-    const bool written =
-        WriteAll(fd, reinterpret_cast<const std::byte*>(bytes.data()) + good_size, torn_size,
-                 &error) &&
-        (fdatasync(fd) == 0 || ((error = errno), false));
+    const bool written = WriteAll(fd, reinterpret_cast<const std::byte*>(bytes.data()) + good_size,
+                                  torn_size, &error) &&
+                         (fdatasync(fd) == 0 || ((error = errno), false));
     close(fd);
     if (!written) {
       return ErrnoError(error, "cannot write", torn_path);
@@ -370,8 +366,8 @@ absl::Status SegmentWriter::MakeRoom(size_t frame_size) {
     // that sees the new file has all of the old one.
     JG_RETURN_IF_ERROR(Flush());
     if (fdatasync(segment_fd_) != 0) {
-      return Fail(ErrnoError(errno, "cannot fdatasync",
-                             absl::StrCat(options_.dir, "/", segment_name_)));
+      return Fail(
+          ErrnoError(errno, "cannot fdatasync", absl::StrCat(options_.dir, "/", segment_name_)));
     }
     durable_seq_ = last_seq_;
     std::memcpy(durable_link_, last_link_, kLinkSize);
@@ -477,7 +473,8 @@ absl::Status SegmentWriter::WriteHead(bool sync) {
   int error = 0;
   if (!PwriteAll(head_fd_, text.data(), text.size(), 0, &error) ||
       (sync && fdatasync(head_fd_) != 0 && ((error = errno), true))) {
-    return Fail(ErrnoError(error, "cannot write", absl::StrCat(options_.dir, "/", ToAbsl(kHeadFileName))));
+    return Fail(
+        ErrnoError(error, "cannot write", absl::StrCat(options_.dir, "/", ToAbsl(kHeadFileName))));
   }
   return absl::OkStatus();
 }

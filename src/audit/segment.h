@@ -31,16 +31,16 @@
 namespace jitgate::audit {
 
 struct LogOptions {
-  std::string dir;                      // created 0700 when missing (its parent must exist)
+  std::string dir;                       // created 0700 when missing (its parent must exist)
   uint64_t segment_size_max = 64 << 20;  // a segment is rotated before it would grow past this
-  std::string chain_key;  // empty: links are SHA-256; else HMAC-SHA-256 with this key
+  std::string chain_key;        // empty: links are SHA-256; else HMAC-SHA-256 with this key
   std::string version = "dev";  // the gateway's version, recorded in kLogStart
 };
 
 // What Open found and did.
 struct RecoveryInfo {
-  bool fresh = false;  // no segment existed: a new log
-  bool clean = false;  // the previous epoch ended with kLogStop
+  bool fresh = false;       // no segment existed: a new log
+  bool clean = false;       // the previous epoch ended with kLogStop
   uint64_t torn_bytes = 0;  // bytes cut from the end of the log (0: none)
   std::string torn_file;    // where they were saved ("<segment>.torn-<epoch>"), when torn_bytes
   uint32_t epoch = 0;       // the epoch this writer writes (1 for a new log)
@@ -128,7 +128,7 @@ class SegmentWriter {
   int head_fd_ = -1;
   std::string segment_name_;
   uint64_t segment_number_ = 0;
-  uint64_t segment_size_ = 0;  // on disk + buffered
+  uint64_t segment_size_ = 0;     // on disk + buffered
   uint64_t segment_records_ = 0;  // in the current segment, its kSegmentStart included
   uint32_t epoch_ = 0;
   uint64_t last_seq_ = 0;

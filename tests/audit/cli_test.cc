@@ -224,10 +224,8 @@ TEST_F(CliTest, ExportLinesAreJson) {
     EXPECT_EQ(o.at("seq").get<int64_t>(), static_cast<int64_t>(i + 1));
     EXPECT_EQ(o.at("link").get<std::string>().size(), 64u);
     const std::string type = o.at("type").get<std::string>();
-    EXPECT_EQ(o.count("session"), type == "segment_start" || type == "log_start" ||
-                                          type == "log_stop"
-                                      ? 0u
-                                      : 1u)
+    EXPECT_EQ(o.count("session"),
+              type == "segment_start" || type == "log_start" || type == "log_stop" ? 0u : 1u)
         << lines[i];
   }
   // The first session's records: lines 3..7.
@@ -326,9 +324,8 @@ TEST_F(CliTest, KeyFile) {
   const ToolRun without = RunTool({"audit", "verify", keyed});
   EXPECT_EQ(without.status, 1);
   EXPECT_NE(without.err.find("without its key"), std::string::npos);
-  EXPECT_EQ(RunTool({"audit", "replay", keyed, "--session", "1.0.1", "--key-file", key_file})
-                .status,
-            0);
+  EXPECT_EQ(
+      RunTool({"audit", "replay", keyed, "--session", "1.0.1", "--key-file", key_file}).status, 0);
   EXPECT_EQ(RunTool({"audit", "export", keyed}).status, 0);  // the chain, not the links
 }
 

@@ -77,9 +77,9 @@ std::vector<FrameInfo> FramesOf(const std::string& bytes) {
   SegmentScanner scanner(std::as_bytes(std::span(bytes.data(), bytes.size())), 0, nullptr);
   Frame frame;
   while (scanner.Next(&frame) == SegmentScanner::Result::kFrame) {
-    frames.push_back({frame.offset, frame.end_offset, frame.header,
-                      std::string(reinterpret_cast<const char*>(frame.fields.data()),
-                                  frame.fields.size())});
+    frames.push_back(
+        {frame.offset, frame.end_offset, frame.header,
+         std::string(reinterpret_cast<const char*>(frame.fields.data()), frame.fields.size())});
   }
   return frames;
 }
@@ -467,7 +467,8 @@ TEST(SegmentWriterTest, WriteErrorsFailTheWriter) {
     char link[256];
     const std::string proc = absl::StrCat("/proc/self/fd/", candidate);
     const ssize_t n = readlink(proc.c_str(), link, sizeof(link) - 1);
-    if (n > 0 && candidate != fd && fs::path(std::string(link, static_cast<size_t>(n))) == fs::canonical(path) &&
+    if (n > 0 && candidate != fd &&
+        fs::path(std::string(link, static_cast<size_t>(n))) == fs::canonical(path) &&
         (fcntl(candidate, F_GETFL) & O_ACCMODE) == O_WRONLY) {
       victim = candidate;
     }

@@ -221,8 +221,8 @@ TEST_F(VerifyTest, TruncatedMiddleSegmentAtAFrameBoundary) {
   const std::vector<FrameInfo> frames = Frames(1);
   Write(1, Bytes(1).substr(0, frames.back().offset));
   ExpectBroken(Verify(), segments_[2].name, kSegmentMagicSize,
-               absl::StrCat("prev_seq is ", frames.back().seq, " but the segment before ends at seq ",
-                            frames.back().seq - 1));
+               absl::StrCat("prev_seq is ", frames.back().seq,
+                            " but the segment before ends at seq ", frames.back().seq - 1));
 }
 
 TEST_F(VerifyTest, TruncatedMiddleSegmentMidFrame) {
@@ -247,10 +247,10 @@ TEST_F(VerifyTest, DeletedFirstSegment) {
 TEST_F(VerifyTest, RenamedSegment) {
   const std::string renamed = SegmentFileName(segments_[2].first_seq + 1);
   fs::rename(segments_[2].path, dir() + "/" + renamed);
-  ExpectBroken(Verify(), renamed, kSegmentMagicSize,
-               absl::StrCat("the file name says the segment starts at seq ",
-                            segments_[2].first_seq + 1, " but its first record is seq ",
-                            segments_[2].first_seq));
+  ExpectBroken(
+      Verify(), renamed, kSegmentMagicSize,
+      absl::StrCat("the file name says the segment starts at seq ", segments_[2].first_seq + 1,
+                   " but its first record is seq ", segments_[2].first_seq));
 }
 
 // Changes one byte of frame `f`'s fields and recomputes its link with `hasher`.
@@ -357,10 +357,9 @@ TEST_F(VerifyTest, EveryPrefixScansAsAPrefix) {
       EXPECT_EQ(frame.header.seq, whole[n].seq);
       ++n;
     }
-    const bool at_boundary =
-        cut == kSegmentMagicSize || (n > 0 && whole[n - 1].end_offset == cut);
-    EXPECT_EQ(result, at_boundary ? SegmentScanner::Result::kEnd
-                                  : SegmentScanner::Result::kIncomplete)
+    const bool at_boundary = cut == kSegmentMagicSize || (n > 0 && whole[n - 1].end_offset == cut);
+    EXPECT_EQ(result,
+              at_boundary ? SegmentScanner::Result::kEnd : SegmentScanner::Result::kIncomplete)
         << cut;
     EXPECT_EQ(scanner.Next(&frame), result);  // sticky
     // Resuming from the consumed offset gives the rest.
@@ -408,7 +407,7 @@ TEST(SegmentNamesTest, ParseAndFormat) {
   EXPECT_FALSE(ParseHead("12 abc\n", &head));
 }
 
-// ---- LogReader on a live log ----------------------------------------------------------------------
+// ---- LogReader on a live log --------------------------------------------------------------------
 
 TEST(LogReaderTest, FollowsALiveLogAcrossRotationAndIncompleteFrames) {
   TempDir tmp;
