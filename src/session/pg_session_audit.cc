@@ -515,7 +515,9 @@ void PgSession::AuditDown(const EditFrame& frame, bool refusal) {
       if (pg::DecodeErrorResponse(frame.payload, error) == pg::InvalidReason::kNone) {
         const std::string_view code = error.Find(pg::kFieldCode);
         a.sqlstate_size = std::min(code.size(), a.sqlstate.size());
-        std::memcpy(a.sqlstate.data(), code.data(), a.sqlstate_size);
+        if (a.sqlstate_size > 0) {  // an absent code is a null view
+          std::memcpy(a.sqlstate.data(), code.data(), a.sqlstate_size);
+        }
         a.error = true;
       }
       return;
