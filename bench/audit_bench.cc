@@ -1,18 +1,23 @@
 // bench/audit_bench.cc: the shard side of the audit log, per record (src/audit/queue.h,
 // src/audit/record.h). Target: under 50 ns to push a statement record.
-//   BM_QueuePush             a prebuilt 200-byte record into a 4 MiB SpscQueue, a consumer thread
-//                            draining concurrently (as the writer does: batches, one Release each)
+//   BM_QueuePush/<poll_us>   a prebuilt 200-byte record into a 4 MiB SpscQueue, a consumer thread
+//                            draining concurrently (as the writer does: batches, one Release
+//                            each). poll_us 0: it spins, so it and the producer fight over the
+//                            same cache lines and the figure is the consumer's rate; 100: it
+//                            sleeps between passes as the writer polls (the shard's own cost)
 //   BM_QueuePushInlinePop    the same push, the queue drained on the same thread every 1024
 //                            pushes (no cache-line traffic with another core)
 //   BM_QueuePushPop          push, Front, Pop and Release of one record, single thread
 //   BM_BuildStatementRecord  RecordBuilder: the statement record a session makes (kStatementSeq,
 //                            kKind, kText, kDecision, kClass, kCommand, kPolicy)
-//   BM_BuildAndPush          both: build, then push, a consumer thread draining
+//   BM_BuildAndPush/<poll_us> both: build, then push, a consumer thread draining
+//   BM_WallTimeUs            the clock read every record starts with (clock_gettime, vDSO)
 // A push that finds the queue full spins until the consumer frees space; the count of such
 // spins is reported as "full" (it should be 0 or nearly: the consumer is faster than the push).
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -41,7 +46,9 @@ constexpr std::string_view kStatementText =
 // Drains `queue` on its own thread until stopped, releasing once per batch like the writer.
 class Drainer {
  public:
-  explicit Drainer(SpscQueue& queue) : queue_(queue), thread_([this] { Run(); }) {}
+  // `poll_us` 0: spin (yield when empty); else sleep that long after each pass.
+  Drainer(SpscQueue& queue, int64_t poll_us)
+      : queue_(queue), poll_us_(poll_us), thread_([this] { Run(); }) {}
   ~Drainer() {
     stop_.store(true, std::memory_order_release);
     thread_.join();
@@ -62,13 +69,17 @@ class Drainer {
       }
       if (taken > 0) {
         queue_.Release();
-      } else {
+      }
+      if (poll_us_ > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(poll_us_));
+      } else if (taken == 0) {
         std::this_thread::yield();
       }
     }
   }
 
   SpscQueue& queue_;
+  const int64_t poll_us_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -112,7 +123,7 @@ void BM_QueuePush(benchmark::State& state) {
   const std::vector<std::byte> record = PrebuiltRecord(200);
   uint64_t full = 0;
   {
-    Drainer drainer(queue);
+    Drainer drainer(queue, state.range(0));
     for (auto _ : state) {
       while (!queue.TryPush(record)) [[unlikely]] {
         ++full;
@@ -123,7 +134,7 @@ void BM_QueuePush(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(record.size()));
   state.counters["full"] = static_cast<double>(full);
 }
-BENCHMARK(BM_QueuePush);
+BENCHMARK(BM_QueuePush)->ArgName("poll_us")->Arg(0)->Arg(100);
 
 void BM_QueuePushInlinePop(benchmark::State& state) {
   SpscQueue queue(kQueueBytes);
@@ -180,7 +191,7 @@ void BM_BuildAndPush(benchmark::State& state) {
   uint64_t full = 0;
   size_t size = 0;
   {
-    Drainer drainer(queue);
+    Drainer drainer(queue, state.range(0));
     for (auto _ : state) {
       const std::span<const std::byte> record = BuildStatement(builder, ++number);
       while (!queue.TryPush(record)) [[unlikely]] {
@@ -193,7 +204,15 @@ void BM_BuildAndPush(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(size));
   state.counters["full"] = static_cast<double>(full);
 }
-BENCHMARK(BM_BuildAndPush);
+BENCHMARK(BM_BuildAndPush)->ArgName("poll_us")->Arg(0)->Arg(100);
+
+void BM_WallTimeUs(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(jitgate::audit::WallTimeUs());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_WallTimeUs);
 
 }  // namespace
 
