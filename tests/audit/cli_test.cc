@@ -20,27 +20,18 @@
 #include "jitgate/check.h"
 #include "picojson.h"
 #include "src/audit/reader.h"
+#include "tests/audit/audit_test_util.h"
 #include "src/audit/record.h"
 #include "src/audit/segment.h"
 
 namespace jitgate::audit {
 namespace {
 
+using testing::Slurp;
+using testing::Spit;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = testing::TempDir() + "/audit_cli_XXXXXX";
-    JG_CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string ReadBack(FILE* f) {
   std::fflush(f);
@@ -153,7 +144,7 @@ void WriteSession(SegmentWriter& log, uint32_t shard, uint64_t session, std::str
   log.AppendQueued(b.Finish(), shard);
 }
 
-class CliTest : public testing::Test {
+class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = tmp_.path() + "/log";
@@ -166,7 +157,7 @@ class CliTest : public testing::Test {
     JG_CHECK((*log)->Close(0).ok());
   }
 
-  TempDir tmp_;
+  TempDir tmp_{"audit_cli_"};
   std::string dir_;
 };
 

@@ -29,35 +29,21 @@
 #include "jitgate/audit.h"
 #include "jitgate/check.h"
 #include "src/audit/reader.h"
+#include "tests/audit/audit_test_util.h"
 #include "src/audit/record.h"
 #include "src/audit/segment.h"
 
 namespace jitgate::audit {
 namespace {
 
+using testing::Slurp;
+using testing::Spit;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
 
 constexpr uint32_t kQueueBytes = 256u << 10;
 constexpr auto kWaitMax = std::chrono::seconds(20);
-
-// A fresh directory under the test temp dir, removed at destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::path(::testing::TempDir()) / "jg_audit_hub_XXXXXX").string();
-    JG_CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  // The log directory inside (SegmentWriter creates it).
-  std::string log() const { return (fs::path(path_) / "log").string(); }
-
- private:
-  std::string path_;
-};
 
 config::AuditConfig MakeConfig(const std::string& dir, config::AuditMode mode,
                                config::AuditOnFull on_full) {
@@ -234,7 +220,7 @@ TEST(Hub, DisabledSinkIsOff) {
 }
 
 TEST(Hub, OpenCreatesTheLogAndStopClosesIt) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kBlock), 1);
   ASSERT_NE(hub, nullptr);
@@ -267,7 +253,7 @@ TEST(Hub, OpenCreatesTheLogAndStopClosesIt) {
 }
 
 TEST(Hub, NormalModeTwoShardsOnTwoThreads) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kBlock), 2);
   ASSERT_NE(hub, nullptr);
@@ -336,7 +322,7 @@ TEST(Hub, NormalModeTwoShardsOnTwoThreads) {
 }
 
 TEST(Hub, NormalModePassedOnceQueued) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kBlock), 1);
   ASSERT_NE(hub, nullptr);
@@ -376,7 +362,7 @@ struct Wake {
 };
 
 TEST(Hub, DurableModePassedOnlyOnceOnDisk) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kDurable, config::AuditOnFull::kBlock), 1);
   ASSERT_NE(hub, nullptr);
@@ -465,7 +451,7 @@ uint64_t FillQueue(ShardSink& sink, uint64_t* number) {
 }
 
 TEST(Hub, DropModeDropsOnlyNonSecurityRecords) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kDrop), 1);
   ASSERT_NE(hub, nullptr);
@@ -549,7 +535,7 @@ TEST(Hub, DropModeDropsOnlyNonSecurityRecords) {
 }
 
 TEST(Hub, BlockModeBacklogDrainsInOrder) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kBlock), 1);
   ASSERT_NE(hub, nullptr);
@@ -597,7 +583,7 @@ TEST(Hub, BlockModeBacklogDrainsInOrder) {
 // ---- control records ---------------------------------------------------------------------------
 
 TEST(Hub, EmitControlRecordsLandWithTheControlShard) {
-  TempDir tmp;
+  TempDir tmp("jg_audit_hub_");
   std::unique_ptr<Hub> hub =
       OpenHub(MakeConfig(tmp.log(), config::AuditMode::kNormal, config::AuditOnFull::kBlock), 2);
   ASSERT_NE(hub, nullptr);

@@ -16,37 +16,17 @@
 #include "gtest/gtest.h"
 #include "jitgate/check.h"
 #include "src/audit/reader.h"
+#include "tests/audit/audit_test_util.h"
 #include "src/audit/record.h"
 
 namespace jitgate::audit {
 namespace {
 
+using testing::Slurp;
+using testing::Spit;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = testing::TempDir() + "/audit_segment_XXXXXX";
-    JG_CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string log() const { return path_ + "/log"; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
-  JG_CHECK(bytes.ok());
-  return *bytes;
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 // A statement record as a shard queues it.
 class Records {
@@ -132,7 +112,7 @@ void AppendStatements(SegmentWriter& writer, uint64_t count, size_t text_size = 
 }
 
 TEST(SegmentWriterTest, NewLogWritesStartRecordsAndVerifies) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   LogOptions options{tmp.log()};
   options.version = "1.2.3";
   RecoveryInfo info;
@@ -184,7 +164,7 @@ TEST(SegmentWriterTest, NewLogWritesStartRecordsAndVerifies) {
 }
 
 TEST(SegmentWriterTest, ReopenStartsANewEpochAndTheChainContinues) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   {
     auto writer = OpenOrDie(options, nullptr);
@@ -227,7 +207,7 @@ TEST(SegmentWriterTest, ReopenStartsANewEpochAndTheChainContinues) {
 }
 
 TEST(SegmentWriterTest, RotationChainsSegments) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   LogOptions options{tmp.log()};
   options.segment_size_max = 4096;
   {
@@ -272,7 +252,7 @@ std::string WriteSimpleLog(const LogOptions& options, uint64_t statements) {
 }
 
 TEST(SegmentWriterTest, TornTailMidFrameIsCutAndKept) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   const std::string path = WriteSimpleLog(options, 10);
   std::string bytes = Slurp(path);
@@ -305,7 +285,7 @@ TEST(SegmentWriterTest, TornTailMidFrameIsCutAndKept) {
 }
 
 TEST(SegmentWriterTest, TornTailOfZerosAndGarbageIsCut) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   const std::string path = WriteSimpleLog(options, 10);
   std::string bytes = Slurp(path);
@@ -325,7 +305,7 @@ TEST(SegmentWriterTest, TornTailOfZerosAndGarbageIsCut) {
 }
 
 TEST(SegmentWriterTest, BadFrameFollowedOnlyByZerosIsTorn) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   const std::string path = WriteSimpleLog(options, 10);
   std::string bytes = Slurp(path);
@@ -343,7 +323,7 @@ TEST(SegmentWriterTest, BadFrameFollowedOnlyByZerosIsTorn) {
 }
 
 TEST(SegmentWriterTest, DamageInTheMiddleRefusesOpen) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   const std::string path = WriteSimpleLog(options, 10);
   std::string bytes = Slurp(path);
@@ -362,7 +342,7 @@ TEST(SegmentWriterTest, DamageInTheMiddleRefusesOpen) {
 }
 
 TEST(SegmentWriterTest, WholeLastSegmentTornIsRemoved) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   LogOptions options{tmp.log()};
   options.segment_size_max = 2048;
   {
@@ -386,7 +366,7 @@ TEST(SegmentWriterTest, WholeLastSegmentTornIsRemoved) {
 }
 
 TEST(SegmentWriterTest, HeadBeyondTheLogRefusesOpen) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   const std::string path = WriteSimpleLog(options, 10);
   std::string bytes = Slurp(path);
@@ -400,7 +380,7 @@ TEST(SegmentWriterTest, HeadBeyondTheLogRefusesOpen) {
 }
 
 TEST(SegmentWriterTest, KeyedChain) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   LogOptions options{tmp.log()};
   options.chain_key = std::string(32, 'k');
   {
@@ -424,7 +404,7 @@ TEST(SegmentWriterTest, KeyedChain) {
 }
 
 TEST(SegmentWriterTest, OneWriterPerDirectory) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   auto first = OpenOrDie(options, nullptr);
   absl::StatusOr<std::unique_ptr<SegmentWriter>> second = SegmentWriter::Open(options, nullptr);
@@ -436,7 +416,7 @@ TEST(SegmentWriterTest, OneWriterPerDirectory) {
 }
 
 TEST(SegmentWriterTest, BigRecordsAndBufferFlushes) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   LogOptions options{tmp.log()};
   options.segment_size_max = 1 << 20;
   auto writer = OpenOrDie(options, nullptr);
@@ -454,7 +434,7 @@ TEST(SegmentWriterTest, BigRecordsAndBufferFlushes) {
 }
 
 TEST(SegmentWriterTest, WriteErrorsFailTheWriter) {
-  TempDir tmp;
+  TempDir tmp("audit_segment_");
   const LogOptions options{tmp.log()};
   auto writer = OpenOrDie(options, nullptr);
   ASSERT_NE(writer, nullptr);

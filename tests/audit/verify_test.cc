@@ -12,37 +12,18 @@
 #include "gtest/gtest.h"
 #include "jitgate/check.h"
 #include "src/audit/reader.h"
+#include "tests/audit/audit_test_util.h"
 #include "src/audit/record.h"
 #include "src/audit/segment.h"
 
 namespace jitgate::audit {
 namespace {
 
+using testing::Slurp;
+using testing::Spit;
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = testing::TempDir() + "/audit_verify_XXXXXX";
-    JG_CHECK(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
-  JG_CHECK(bytes.ok());
-  return *bytes;
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 std::span<const std::byte> AsBytes(const std::string& s) {
   return std::as_bytes(std::span(s.data(), s.size()));
@@ -82,7 +63,7 @@ void AppendStatements(SegmentWriter& writer, int count) {
 }
 
 // A closed log of two epochs in several small segments.
-class VerifyTest : public testing::Test {
+class VerifyTest : public ::testing::Test {
  protected:
   void MakeLog(std::string key = "") {
     options_.dir = tmp_.path() + "/log";
@@ -120,7 +101,7 @@ class VerifyTest : public testing::Test {
     EXPECT_TRUE(report.error.starts_with(file)) << report.error;
   }
 
-  TempDir tmp_;
+  TempDir tmp_{"audit_verify_"};
   LogOptions options_;
   std::vector<SegmentFile> segments_;
 };
@@ -410,7 +391,7 @@ TEST(SegmentNamesTest, ParseAndFormat) {
 // ---- LogReader on a live log --------------------------------------------------------------------
 
 TEST(LogReaderTest, FollowsALiveLogAcrossRotationAndIncompleteFrames) {
-  TempDir tmp;
+  TempDir tmp("audit_verify_");
   LogOptions options;
   options.dir = tmp.path() + "/log";
   options.segment_size_max = 2048;
@@ -462,7 +443,7 @@ TEST(LogReaderTest, FollowsALiveLogAcrossRotationAndIncompleteFrames) {
 }
 
 TEST(LogReaderTest, ReportsABrokenChain) {
-  TempDir tmp;
+  TempDir tmp("audit_verify_");
   LogOptions options;
   options.dir = tmp.path() + "/log";
   absl::StatusOr<std::unique_ptr<SegmentWriter>> writer = SegmentWriter::Open(options, nullptr);
