@@ -177,15 +177,10 @@ size_t Hub::DrainOnce() {
     }
     const uint64_t dropped = channel.dropped.load(std::memory_order_acquire);
     if (dropped != dropped_seen_[shard]) {
-      std::byte fields[2 * (kFieldHeaderSize + 8)];
-      fields[0] = static_cast<std::byte>(Field::kShard);
-      StoreU32(fields + 1, 8);
-      StoreU64(fields + kFieldHeaderSize, shard);
-      std::byte* p = fields + kFieldHeaderSize + 8;
-      p[0] = static_cast<std::byte>(Field::kDropped);
-      StoreU32(p + 1, 8);
-      StoreU64(p + kFieldHeaderSize, dropped - dropped_seen_[shard]);
-      log_->Append(RecordType::kDropped, kFlagSecurity, WallTimeUs(), shard, 0, fields);
+      own_records_.Begin(RecordType::kDropped, kFlagSecurity, WallTimeUs(), 0);
+      own_records_.Integer(Field::kShard, shard);
+      own_records_.Integer(Field::kDropped, dropped - dropped_seen_[shard]);
+      log_->AppendQueued(own_records_.Finish(), shard);
       dropped_total_ += dropped - dropped_seen_[shard];
       dropped_seen_[shard] = dropped;
       ++taken_total;
@@ -216,8 +211,12 @@ void Hub::Publish(bool synced) {
   for (uint32_t shard = 0; shard < channels_.size(); ++shard) {
     ShardChannel& channel = *channels_[shard];
     const uint64_t taken = taken_[shard];
-    bool moved = channel.written.load(std::memory_order_relaxed) != taken;
-    channel.written.store(taken, std::memory_order_release);
+    bool moved = false;
+    if (channel.written.load(std::memory_order_relaxed) != taken) {
+      // Only when it moved: the line is the shards' to read, every pass would bounce it.
+      channel.written.store(taken, std::memory_order_release);
+      moved = true;
+    }
     if (synced && channel.durable.load(std::memory_order_relaxed) != taken) {
       channel.durable.store(taken, std::memory_order_release);
       moved = true;

@@ -116,6 +116,7 @@ class Hub {
   // Writer thread only.
   std::vector<uint64_t> taken_;          // per shard: records taken so far
   std::vector<uint64_t> dropped_seen_;   // per shard: dropped count already recorded
+  RecordBuilder own_records_{4096};       // the writer's own records (kDropped)
   uint64_t dropped_total_ = 0;
   int64_t last_sync_us_ = 0;
   int64_t last_flush_us_ = 0;

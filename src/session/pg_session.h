@@ -43,6 +43,7 @@
 #include "src/session/gateway_env.h"
 
 namespace jitgate::audit {
+class RecordBuilder;
 class ShardSink;
 }  // namespace jitgate::audit
 namespace jitgate::auth {
@@ -270,14 +271,22 @@ class PgSession {
   void AuditBind(const EditFrame& frame, size_t out_before, std::vector<std::byte>* out,
                  FrameAction* action);
   void AuditDown(const EditFrame& frame, bool refusal);
+  // A kStatement record begun (seq, time) in the shard's builder, and its end (policy, emit,
+  // hold).
+  audit::RecordBuilder& BeginStatementRecord();
+  void EmitStatementRecord(const EditFrame& frame, size_t out_before, std::vector<std::byte>* out,
+                           FrameAction* action);
+  // What masking derived of prepared statement `name` (null: unknown). Masking sessions only.
+  const mask::Derivation* PreparedDerivation(std::string_view name) const;
   void AuditSyncSent();
   void AuditMasked(std::string_view column, uint64_t count);
   // Holds the frame (kept or replaced) and the rest of the walk behind the audit gate.
   void AuditHold(const EditFrame& frame, uint64_t seq, size_t out_before,
                  std::vector<std::byte>* out, FrameAction* action);
-  // After a walk up: routes edit_out_ (and the prefix when gated) to the backend or the gate.
-  // Returns how much of the chunk's prefix may still be forwarded zero-copy.
-  size_t AuditRouteUp(std::span<const std::byte> chunk, size_t forward, bool owned);
+  // After a walk up: moves what the walk produced from the first held frame on (all of it when
+  // `held_before`) from edit_out_ to the held bytes. True when the whole walk was held (the
+  // caller forwards nothing of the chunk).
+  bool AuditHoldWalk(bool held_before);
   void AuditIdentity();
 
   // Output helpers: `to_client` goes through TLS when the client leg has it.

@@ -17,7 +17,7 @@
 // The gate: a statement record that has not "passed" (ShardSink::Passed: in the queue, or on
 // disk in durable mode) holds its frame and everything after it in AuditState::gated. The frame
 // callback copies the frame into the walk's output and notes where the held part starts; after
-// the walk AuditRouteUp sends what comes before to the backend and keeps the rest. Until the
+// the walk AuditHoldWalk sends what comes before to the backend and keeps the rest. Until the
 // gate opens every later byte for the backend is queued behind it, in order. The relay stops
 // reading the client while much is held and calls OnAuditProgress when the audit log moves
 // (shard wake) and at each tick.
@@ -67,6 +67,12 @@ bool NormalizeConstants(std::string_view text, bool standard_strings, std::strin
   }
   out->append(text.substr(copied));
   return true;
+}
+
+// Whether a statement may carry values the masks hide: DeriveStatement analyses (known) only a
+// text that names a masked column, relation or type; an unknown statement counts as naming one.
+bool NamesMaskedData(const mask::Derivation* derivation) {
+  return derivation == nullptr || derivation->known;
 }
 
 const char* DecisionName(const Judgement& judged) {
@@ -222,17 +228,38 @@ void PgSession::AuditClose(std::string_view reason, uint64_t bytes_up, uint64_t 
   ++stats_->audit_records;
 }
 
-void PgSession::AuditStatement(const EditFrame& frame, const Judgement* judged, size_t out_before,
-                               std::vector<std::byte>* out, FrameAction* action) {
+audit::RecordBuilder& PgSession::BeginStatementRecord() {
   AuditState& a = *audit_;
   audit::RecordBuilder& b = audit_sink_->builder();
-  const config::AuditConfig& config = audit_sink_->config();
   const int64_t now_us = audit::WallTimeUs();
   b.Begin(RecordType::kStatement, audit::kFlagSecurity, now_us, session_id_);
   b.Integer(Field::kStatementSeq, ++a.statement_seq);
   if (a.statements_since_sync++ == 0) {
     a.first_since_sync_us = now_us;
   }
+  return b;
+}
+
+void PgSession::EmitStatementRecord(const EditFrame& frame, size_t out_before,
+                                    std::vector<std::byte>* out, FrameAction* action) {
+  audit_sink_->builder().Text(Field::kPolicy, policy_name_);
+  const uint64_t seq = audit_sink_->Emit();
+  ++stats_->audit_records;
+  if (!frame.oversize) {
+    AuditHold(frame, seq, out_before, out, action);
+  }
+}
+
+const mask::Derivation* PgSession::PreparedDerivation(std::string_view name) const {
+  const auto it = mask_->statements.find(std::string(name));
+  return it != mask_->statements.end() ? &it->second.derivation : nullptr;
+}
+
+void PgSession::AuditStatement(const EditFrame& frame, const Judgement* judged, size_t out_before,
+                               std::vector<std::byte>* out, FrameAction* action) {
+  AuditState& a = *audit_;
+  audit::RecordBuilder& b = BeginStatementRecord();
+  const config::AuditConfig& config = audit_sink_->config();
   std::string_view kind = "query";
   std::string_view text;
   std::string_view name;
@@ -269,14 +296,9 @@ void PgSession::AuditStatement(const EditFrame& frame, const Judgement* judged, 
         mask_->expects.back().kind == Expect::Kind::kQuery) {
       derivation = &mask_->expects.back().derivation;
     } else if (frame.type == pg::kMsgParse) {
-      const auto it = mask_->statements.find(std::string(name));
-      if (it != mask_->statements.end()) {
-        derivation = &it->second.derivation;
-      }
+      derivation = PreparedDerivation(name);
     }
-    // DeriveStatement analyses (known) only a text that names a masked column, relation or
-    // type; one that names none derives nothing from masked data.
-    normalize = derivation == nullptr || derivation->known;
+    normalize = NamesMaskedData(derivation);
   }
   if (frame.oversize) {
     b.Integer(Field::kTextSize, frame.body_size);
@@ -307,25 +329,13 @@ void PgSession::AuditStatement(const EditFrame& frame, const Judgement* judged, 
       b.Text(Field::kClass, parsers::sql::StatementClassName(judged->statement_class));
     }
   }
-  b.Text(Field::kPolicy, policy_name_);
-  const uint64_t seq = audit_sink_->Emit();
-  ++stats_->audit_records;
-  if (!frame.oversize) {
-    AuditHold(frame, seq, out_before, out, action);
-  }
+  EmitStatementRecord(frame, out_before, out, action);
 }
 
 void PgSession::AuditBind(const EditFrame& frame, size_t out_before, std::vector<std::byte>* out,
                           FrameAction* action) {
-  AuditState& a = *audit_;
-  audit::RecordBuilder& b = audit_sink_->builder();
+  audit::RecordBuilder& b = BeginStatementRecord();
   const config::AuditConfig& config = audit_sink_->config();
-  const int64_t now_us = audit::WallTimeUs();
-  b.Begin(RecordType::kStatement, audit::kFlagSecurity, now_us, session_id_);
-  b.Integer(Field::kStatementSeq, ++a.statement_seq);
-  if (a.statements_since_sync++ == 0) {
-    a.first_since_sync_us = now_us;
-  }
   b.Text(Field::kKind, "bind");
   pg::Bind bind;
   if (frame.oversize || pg::DecodeBind(frame.payload, bind) != pg::InvalidReason::kNone) {
@@ -336,13 +346,7 @@ void PgSession::AuditBind(const EditFrame& frame, size_t out_before, std::vector
   } else {
     b.Text(Field::kStatementName, bind.statement);
     b.Text(Field::kPortal, bind.portal);
-    bool hide = false;
-    if (mask_ != nullptr) {
-      const auto it = mask_->statements.find(std::string(bind.statement));
-      const mask::Derivation* derivation =
-          it != mask_->statements.end() ? &it->second.derivation : nullptr;
-      hide = derivation == nullptr || derivation->known;
-    }
+    const bool hide = mask_ != nullptr && NamesMaskedData(PreparedDerivation(bind.statement));
     if (hide) {
       b.AddFlags(audit::kFlagParamsHidden);
     }
@@ -365,12 +369,7 @@ void PgSession::AuditBind(const EditFrame& frame, size_t out_before, std::vector
     }
   }
   b.Text(Field::kDecision, "allow");
-  b.Text(Field::kPolicy, policy_name_);
-  const uint64_t seq = audit_sink_->Emit();
-  ++stats_->audit_records;
-  if (!frame.oversize) {
-    AuditHold(frame, seq, out_before, out, action);
-  }
+  EmitStatementRecord(frame, out_before, out, action);
 }
 
 void PgSession::AuditHold(const EditFrame& frame, uint64_t seq, size_t out_before,
@@ -403,19 +402,18 @@ void PgSession::AuditHold(const EditFrame& frame, uint64_t seq, size_t out_befor
   audit_sink_->WantWake();
 }
 
-size_t PgSession::AuditRouteUp(std::span<const std::byte> chunk, size_t forward, bool owned) {
+bool PgSession::AuditHoldWalk(bool held_before) {
   AuditState& a = *audit_;
-  (void)chunk;
-  if (a.gate_from == SIZE_MAX) {
-    return forward;
+  // Held before the walk: all of it waits behind (the walk copied everything, forwarding none).
+  // Else a frame in it started holding at gate_from: what came before goes on, the rest waits.
+  const size_t from = held_before ? 0 : std::min(a.gate_from, edit_out_.size());
+  if (from < edit_out_.size()) {
+    a.gated.insert(a.gated.end(), edit_out_.begin() + static_cast<ptrdiff_t>(from),
+                   edit_out_.end());
+    edit_out_.resize(from);
   }
-  // The walk started holding at gate_from: what came before goes on, the rest waits.
-  const size_t from = std::min(a.gate_from, edit_out_.size());
-  a.gated.insert(a.gated.end(), edit_out_.begin() + static_cast<ptrdiff_t>(from), edit_out_.end());
-  edit_out_.resize(from);
   a.gate_from = SIZE_MAX;
-  (void)owned;
-  return forward;
+  return held_before;
 }
 
 bool PgSession::audit_waiting() const { return audit_ != nullptr && !audit_->gated.empty(); }

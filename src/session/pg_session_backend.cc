@@ -529,16 +529,12 @@ void PgSession::ForwardUp(std::span<const std::byte> plaintext, int64_t now_ms) 
     return;  // the session is ending: nothing more reaches the database
   }
   const bool held = audit_waiting();
-  size_t forward = WalkUp(plaintext, !held);
+  const size_t forward = WalkUp(plaintext, !held);
   if (end_ != EndReason::kNone) {
     return;
   }
-  if (audit_ != nullptr) {
-    if (held) {
-      audit_->gated.insert(audit_->gated.end(), edit_out_.begin(), edit_out_.end());
-      return;
-    }
-    forward = AuditRouteUp(plaintext, forward, true);
+  if (audit_ != nullptr && AuditHoldWalk(held)) {
+    return;
   }
   SendToBackend(plaintext.first(forward));
   if (!edit_out_.empty()) {
@@ -573,16 +569,12 @@ size_t PgSession::InspectUp(std::span<const std::byte> bytes, int64_t now_ms) {
   // Bytes the session queued itself go first: while any wait, this chunk is copied behind them.
   // Bytes held for the audit log go first too: while any are held, this chunk is held behind.
   const bool held = audit_waiting();
-  size_t forward = WalkUp(bytes, to_backend_.empty() && !held);
+  const size_t forward = WalkUp(bytes, to_backend_.empty() && !held);
   if (end_ != EndReason::kNone) {
     return forward;
   }
-  if (audit_ != nullptr) {
-    if (held) {
-      audit_->gated.insert(audit_->gated.end(), edit_out_.begin(), edit_out_.end());
-      return 0;
-    }
-    forward = AuditRouteUp(bytes, forward, false);
+  if (audit_ != nullptr && AuditHoldWalk(held)) {
+    return 0;
   }
   if (!edit_out_.empty()) {
     to_backend_.Append(edit_out_);
