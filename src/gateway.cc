@@ -242,6 +242,7 @@ absl::Status CheckOnlyPoliciesDiffer(const config::Config& running, const config
   ConfigDiff diff;
   diff.Number("$.shards", running.shard_count, file.shard_count);
   diff.Flag("$.pin_shards", running.pin_shards, file.pin_shards);
+  diff.Flag("$.balance_shards", running.balance_shards, file.balance_shards);
   CompareListeners(running, file, diff);
   CompareResources(running, file, diff);
   CompareIdentity(running, file, diff);

@@ -201,11 +201,27 @@ int Run(const config::Config& config, const std::string& config_path) {
   signal(SIGPIPE, SIG_IGN);                       // sends use MSG_NOSIGNAL; belt and braces
 
   const std::vector<int> cpus = AllowedCpus();
+  // Declared before the shards: they use it until they are joined.
+  std::unique_ptr<shard::Balancer> balancer;
+  if (config.balance_shards && config.shard_count > 1) {
+    balancer = std::make_unique<shard::Balancer>(config.shard_count);
+  }
   std::vector<std::unique_ptr<shard::Shard>> shards;
   for (uint32_t i = 0; i < config.shard_count; ++i) {
     const int cpu = config.pin_shards && !cpus.empty() ? cpus[i % cpus.size()] : -1;
-    shards.push_back(std::make_unique<shard::Shard>(i, cpu, config, (*gateway)->env()));
-    shards.back()->Start();
+    shards.push_back(
+        std::make_unique<shard::Shard>(i, cpu, config, (*gateway)->env(), balancer.get()));
+  }
+  if (balancer != nullptr) {
+    // Installed before any shard runs; the balancer hands a shard nothing (so never wakes it)
+    // before the shard opens its inbox at the end of its set-up.
+    for (uint32_t i = 0; i < shards.size(); ++i) {
+      shard::Shard* target = shards[i].get();
+      balancer->SetWake(i, [target] { target->Poke(); });
+    }
+  }
+  for (auto& s : shards) {
+    s->Start();
   }
   bool ready = true;
   for (uint32_t i = 0; i < shards.size(); ++i) {
@@ -261,9 +277,14 @@ int Run(const config::Config& config, const std::string& config_path) {
     }
   }
   shard::ShardStats total;
-  for (auto& s : shards) {
+  for (uint32_t i = 0; i < shards.size(); ++i) {
+    shard::Shard* s = shards[i].get();
     s->Join();
     const shard::ShardStats& st = s->stats();
+    if (shards.size() > 1) {
+      JG_LOG(kNotice, "event=shard_summary shard=%u sessions=%lu handed_off=%lu adopted=%lu", i,
+             st.sessions_opened, st.handed_off, st.adopted);
+    }
     total.sessions_opened += st.sessions_opened;
     total.sessions_closed += st.sessions_closed;
     total.sessions_refused += st.sessions_refused;

@@ -371,6 +371,9 @@ struct Config {
                              // affinity mask (sched_getaffinity), at most 256
   bool shards_auto = true;   // true when the file said "auto" (or nothing)
   bool pin_shards = true;    // pin shard i to the i-th CPU of the process's affinity mask
+  bool balance_shards = true;  // hand a new connection to the shard with the fewest sessions
+                               // when keeping it would leave the accepting one two or more
+                               // above it (src/shard/balancer.h)
   std::vector<Resource> resources;
   std::vector<Listener> listeners;
   std::optional<IdentityProvider> identity;  // "identity": absent when the file has none

@@ -109,12 +109,12 @@ absl::StatusOr<Endpoint> ReadEndpoint(const Ctx& ctx, absl::string_view path,
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
-constexpr absl::string_view kTopKeys[] = {"shards",   "pin_shards", "listeners", "resources",
-                                          "identity", "policies",   "grants",    "limits",
-                                          "masking",  "audit"};
-constexpr absl::string_view kResourceKeys[] = {
-    "protocol",      "address", "database", "user",   "password_env",
-    "password_file", "tls",     "tls_ca",   "tls_server_name"};
+constexpr absl::string_view kTopKeys[] = {"shards",    "pin_shards", "balance_shards", "listeners",
+                                          "resources", "identity",   "policies",       "grants",
+                                          "limits",    "masking",    "audit"};
+constexpr absl::string_view kResourceKeys[] = {"protocol", "address",      "database",
+                                               "user",     "password_env", "password_file",
+                                               "tls",      "tls_ca",       "tls_server_name"};
 constexpr absl::string_view kListenerKeys[] = {"name",     "protocol", "address",
                                                "resource", "tls",      "insecure"};
 constexpr absl::string_view kListenerTlsKeys[] = {"cert", "key"};
@@ -159,6 +159,17 @@ absl::Status ReadPinShards(const Ctx& ctx, const picojson::value* value, Config&
     return TypeError(ctx, "$.pin_shards", "true or false", *value);
   }
   config.pin_shards = value->get<bool>();
+  return absl::OkStatus();
+}
+
+absl::Status ReadBalanceShards(const Ctx& ctx, const picojson::value* value, Config& config) {
+  if (value == nullptr) {
+    return absl::OkStatus();
+  }
+  if (!value->is<bool>()) {
+    return TypeError(ctx, "$.balance_shards", "true or false", *value);
+  }
+  config.balance_shards = value->get<bool>();
   return absl::OkStatus();
 }
 
@@ -526,6 +537,7 @@ absl::StatusOr<Config> ParseWithLookup(std::string_view text, std::string_view f
   config.path = file_name;
   JG_RETURN_IF_ERROR(ReadShards(ctx, Find(*object, "shards"), config));
   JG_RETURN_IF_ERROR(ReadPinShards(ctx, Find(*object, "pin_shards"), config));
+  JG_RETURN_IF_ERROR(ReadBalanceShards(ctx, Find(*object, "balance_shards"), config));
   JG_RETURN_IF_ERROR(ReadLimits(ctx, Find(*object, "limits"), config.limits));
   JG_RETURN_IF_ERROR(ReadResources(ctx, Find(*object, "resources"), config));
   JG_RETURN_IF_ERROR(internal::ReadIdentity(ctx, Find(*object, "identity"), config));

@@ -54,6 +54,8 @@ struct ShardStats {
   uint64_t backpressure_pauses = 0;
   uint64_t stale_completions = 0;
   uint64_t zc_sends = 0;
+  uint64_t handed_off = 0;  // accepted here, handed to a less-loaded shard (shard/balancer.h)
+  uint64_t adopted = 0;     // handed here by another shard
   session::SessionStats gateway;  // gateway listeners only
 };
 

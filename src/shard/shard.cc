@@ -39,9 +39,9 @@ int64_t MonotonicMs() {
 
 }  // namespace
 
-Shard::Shard(uint32_t index, int cpu, const config::Config& config,
-             const session::GatewayEnv* env)
-    : index_(index), cpu_(cpu), config_(config), env_(env) {
+Shard::Shard(uint32_t index, int cpu, const config::Config& config, const session::GatewayEnv* env,
+             Balancer* balancer)
+    : index_(index), cpu_(cpu), config_(config), env_(env), balancer_(balancer) {
   tick_.tv_sec = 0;
   tick_.tv_nsec = kTickMs * 1000000;
 }
@@ -89,7 +89,13 @@ void Shard::ThreadMain() {
   const bool ok = setup_status_.ok();
   ready_.release();
   if (ok) {
+    if (balancer_ != nullptr) {
+      balancer_->Open(index_);  // it can be woken now
+    }
     Loop();
+  }
+  if (balancer_ != nullptr) {
+    balancer_->Close(index_);  // nothing more can be handed to this shard
   }
   // The ring and everything registered with it go away with this thread.
   relay_.reset();
@@ -200,6 +206,9 @@ void Shard::Loop() {
     now_ms_ = MonotonicMs();
     ring_->Drain([this](const io_uring_cqe& cqe) { Dispatch(cqe); });
     relay_->AfterBatch();
+    if (balancer_ != nullptr) {
+      balancer_->Publish(index_, relay_->active());
+    }
     if (stopping_ && relay_->active() == 0) {
       done_ = true;
     }
@@ -247,8 +256,13 @@ void Shard::OnAccept(uint32_t listener_index, const io_uring_cqe& cqe) {
   if (cqe.res >= 0) {
     if (stopping_) {
       close(cqe.res);
+    } else if (balancer_ != nullptr && balancer_->Route(index_, cqe.res, listener_index)) {
+      ++stats_.handed_off;  // the other shard owns the descriptor now
     } else {
       relay_->OnAccepted(cqe.res, listener_index, now_ms_);
+      if (balancer_ != nullptr) {
+        balancer_->Publish(index_, relay_->active());  // before the next accept is routed
+      }
     }
   } else if (ringio::ClassifyResult(cqe.res) != ringio::IoError::kCanceled) {
     JG_LOG(kWarn, "event=accept_failed shard=%u listener=%s error=%s", index_,
@@ -269,6 +283,7 @@ void Shard::OnAccept(uint32_t listener_index, const io_uring_cqe& cqe) {
 }
 
 void Shard::OnWake() {
+  AdoptHandoffs();
   relay_->OnAuditProgress();
   const int level = stop_level_.load(std::memory_order_acquire);
   if (level > stop_level_seen_) {
@@ -280,9 +295,33 @@ void Shard::OnWake() {
   }
 }
 
+void Shard::AdoptHandoffs() {
+  if (balancer_ == nullptr) {
+    return;
+  }
+  handoffs_.clear();
+  balancer_->Take(index_, &handoffs_);
+  if (handoffs_.empty()) {
+    return;
+  }
+  for (const Handoff& handoff : handoffs_) {
+    if (stopping_) {
+      close(handoff.fd);
+    } else {
+      relay_->OnAccepted(handoff.fd, handoff.listener, now_ms_);
+      ++stats_.adopted;
+    }
+  }
+  balancer_->Publish(index_, relay_->active());
+  balancer_->Adopted(index_, static_cast<uint32_t>(handoffs_.size()));
+}
+
 void Shard::BeginStop(bool immediate) {
   if (!stopping_) {
     stopping_ = true;
+    if (balancer_ != nullptr) {
+      balancer_->Close(index_);
+    }
     stop_deadline_ms_ = now_ms_ + int64_t{config_.limits.shutdown_grace_s} * 1000;
     for (uint32_t i = 0; i < listen_fds_.size(); ++i) {
       if (accept_armed_[i]) {

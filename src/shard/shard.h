@@ -21,6 +21,7 @@
 #include "ringio/buf_ring.h"
 #include "ringio/ring.h"
 #include "ringio/wake.h"
+#include "src/shard/balancer.h"
 #include "src/shard/relay.h"
 
 namespace jitgate::shard {
@@ -28,9 +29,10 @@ namespace jitgate::shard {
 class Shard {
  public:
   // `cpu` is the CPU to pin the thread to, or -1 for no pinning. `env` (gateway listeners'
-  // shared state) is null when every listener is a relay; it outlives the shard.
+  // shared state) is null when every listener is a relay; `balancer` is null when connections
+  // stay where the kernel put them (one shard, balance_shards false). Both outlive the shard.
   Shard(uint32_t index, int cpu, const config::Config& config,
-        const session::GatewayEnv* env = nullptr);
+        const session::GatewayEnv* env = nullptr, Balancer* balancer = nullptr);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -41,7 +43,7 @@ class Shard {
   // Thread-safe. `immediate` skips the grace period (a second SIGTERM).
   void RequestStop(bool immediate);
   // Thread-safe, after WaitReady: wakes the shard (the audit writer moved: sessions waiting for
-  // their records are looked at).
+  // their records are looked at; another shard handed it a connection).
   void Poke() const { wake_->Signal(); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   void Join();
@@ -56,6 +58,7 @@ class Shard {
   void Dispatch(const io_uring_cqe& cqe);
   void OnAccept(uint32_t listener_index, const io_uring_cqe& cqe);
   void OnWake();
+  void AdoptHandoffs();
   void OnTick();
   void BeginStop(bool immediate);
   void ArmTick();
@@ -64,6 +67,8 @@ class Shard {
   const int cpu_;
   const config::Config& config_;
   const session::GatewayEnv* const env_;
+  Balancer* const balancer_;
+  std::vector<Handoff> handoffs_;  // AdoptHandoffs' scratch
 
   std::thread thread_;
   std::binary_semaphore ready_{0};

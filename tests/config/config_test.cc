@@ -193,6 +193,11 @@ TEST(ConfigParse, ShardsAndPinExplicit) {
   EXPECT_FALSE(config->shards_auto);
   EXPECT_EQ(config->shard_count, 4u);
   EXPECT_FALSE(config->pin_shards);
+  EXPECT_TRUE(config->balance_shards);  // the default
+  const absl::StatusOr<Config> kernel =
+      Parse(Doc(kListener, kResources, R"("shards": 2, "balance_shards": false)"), kFile);
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  EXPECT_FALSE(kernel->balance_shards);
 }
 
 TEST(ConfigParse, ShardsOutOfRange) {
@@ -226,6 +231,8 @@ TEST(ConfigParse, WrongTypes) {
                 "expected an object of resources keyed by name, got array");
   ExpectInvalid(Doc(kListener, kResources, R"("pin_shards": "yes")"), "$.pin_shards",
                 R"(expected true or false, got string "yes")");
+  ExpectInvalid(Doc(kListener, kResources, R"("balance_shards": 1)"), "$.balance_shards",
+                "expected true or false, got number 1");
   ExpectInvalid(Doc(absl::StrReplaceAll(kListener, {{R"("127.0.0.1:6432")", "6432"}})),
                 "$.listeners[0].address", R"(expected "host:port" string, got number 6432)");
   ExpectInvalid(Doc(absl::StrReplaceAll(kListener, {{R"("main")", "[]"}})),

@@ -191,16 +191,38 @@ class PortReservation {
   uint16_t port_ = 0;
 };
 
-// Connects to 127.0.0.1:port; on failure the Fd is invalid and *error holds errno.
+// Connects to 127.0.0.1:port; on failure the Fd is invalid and *error holds errno. A caller
+// that does not ask for the error expects the connect to succeed: a failure is printed (with
+// errno and the port's sockets as ss sees them), so the assertion after it has a cause.
 inline Fd Connect(uint16_t port, int* error = nullptr) {
   Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    const int saved = errno;
+    if (error != nullptr) {
+      *error = saved;
+    } else {
+      std::fprintf(stderr, "Connect(127.0.0.1:%u): socket: %s\n", port, std::strerror(saved));
+    }
+    return Fd();
+  }
   SetIoTimeouts(fd.get());
   const int one = 1;
   (void)setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   const sockaddr_in address = Loopback(port);
-  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+  int rc;
+  do {
+    rc = connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const int saved = errno;
     if (error != nullptr) {
-      *error = errno;
+      *error = saved;
+    } else {
+      std::fprintf(stderr, "Connect(127.0.0.1:%u): connect: %s; sockets on the port:\n", port,
+                   std::strerror(saved));
+      const std::string command =
+          "ss -Htanp '( sport = :" + std::to_string(port) + " )' >&2 2>/dev/null";
+      (void)std::system(command.c_str());
     }
     return Fd();
   }
