@@ -151,28 +151,6 @@ absl::Status ReadShards(const Ctx& ctx, const picojson::value* value, Config& co
   return absl::OkStatus();
 }
 
-absl::Status ReadPinShards(const Ctx& ctx, const picojson::value* value, Config& config) {
-  if (value == nullptr) {
-    return absl::OkStatus();
-  }
-  if (!value->is<bool>()) {
-    return TypeError(ctx, "$.pin_shards", "true or false", *value);
-  }
-  config.pin_shards = value->get<bool>();
-  return absl::OkStatus();
-}
-
-absl::Status ReadBalanceShards(const Ctx& ctx, const picojson::value* value, Config& config) {
-  if (value == nullptr) {
-    return absl::OkStatus();
-  }
-  if (!value->is<bool>()) {
-    return TypeError(ctx, "$.balance_shards", "true or false", *value);
-  }
-  config.balance_shards = value->get<bool>();
-  return absl::OkStatus();
-}
-
 // One entry per key of "limits": its field, range and kind. Ranges are those documented beside
 // each field in config.h.
 struct LimitSpec {
@@ -536,8 +514,10 @@ absl::StatusOr<Config> ParseWithLookup(std::string_view text, std::string_view f
   Config config;
   config.path = file_name;
   JG_RETURN_IF_ERROR(ReadShards(ctx, Find(*object, "shards"), config));
-  JG_RETURN_IF_ERROR(ReadPinShards(ctx, Find(*object, "pin_shards"), config));
-  JG_RETURN_IF_ERROR(ReadBalanceShards(ctx, Find(*object, "balance_shards"), config));
+  JG_RETURN_IF_ERROR(internal::ReadOptionalBool(ctx, "$.pin_shards", Find(*object, "pin_shards"),
+                                                config.pin_shards));
+  JG_RETURN_IF_ERROR(internal::ReadOptionalBool(
+      ctx, "$.balance_shards", Find(*object, "balance_shards"), config.balance_shards));
   JG_RETURN_IF_ERROR(ReadLimits(ctx, Find(*object, "limits"), config.limits));
   JG_RETURN_IF_ERROR(ReadResources(ctx, Find(*object, "resources"), config));
   JG_RETURN_IF_ERROR(internal::ReadIdentity(ctx, Find(*object, "identity"), config));

@@ -304,14 +304,11 @@ void Shard::AdoptHandoffs() {
   if (handoffs_.empty()) {
     return;
   }
+  // Never while stopping: BeginStop closed the inbox (and closed what was in it).
   for (const Handoff& handoff : handoffs_) {
-    if (stopping_) {
-      close(handoff.fd);
-    } else {
-      relay_->OnAccepted(handoff.fd, handoff.listener, now_ms_);
-      ++stats_.adopted;
-    }
+    relay_->OnAccepted(handoff.fd, handoff.listener, now_ms_);
   }
+  stats_.adopted += handoffs_.size();
   balancer_->Publish(index_, relay_->active());
   balancer_->Adopted(index_, static_cast<uint32_t>(handoffs_.size()));
 }
